@@ -1,0 +1,39 @@
+// swift-tools-version: 6.0
+// TokenScope: a terminal explorer for token compression in Vision Transformers.
+import PackageDescription
+
+let package = Package(
+    name: "TokenScope",
+    products: [
+        .executable(name: "tokenscope", targets: ["tokenscope"]),
+        .library(name: "Engine", targets: ["Engine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // System libraries: a module map and a shim header each, nothing else.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // The engine: tensors, ops, the ViT model, checkpoints and images. Knows nothing of terminals.
+        .target(
+            name: "Engine",
+            dependencies: [
+                "COpenBLAS", "CLibPNG", "CZlib",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ]
+        ),
+        // The command-line tool: one file per subcommand, thin.
+        .executableTarget(
+            name: "tokenscope",
+            dependencies: [
+                "Engine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+    ]
+)

@@ -1,0 +1,25 @@
+/// Patch embedding: the timm Conv2d (kernel = stride = patch) written as im2col + one GEMM.
+///
+///     img      [C, S, S]                 one image, CHW
+///     patches  [G*G, C*p*p]              row = patch (raster order), column = (c, ky, kx)
+///     weight   [D, C, p, p] = [D, C*p*p] (used transposed)
+/// The GEMM itself goes through `Linear.forward`, writing straight into the token rows.
+public enum PatchEmbed {
+    public static func im2col(patches: UnsafeMutablePointer<Float>, img: UnsafePointer<Float>,
+                              channels c: Int, imageSize s: Int, patch p: Int) {
+        let g = s / p
+        let k = c * p * p
+        for gy in 0..<g {
+            for gx in 0..<g {
+                let row = patches + (gy * g + gx) * k
+                for ch in 0..<c {
+                    for ky in 0..<p {
+                        let src = img + ch * s * s + (gy * p + ky) * s + gx * p
+                        let dst = row + ch * p * p + ky * p
+                        for kx in 0..<p { dst[kx] = src[kx] }
+                    }
+                }
+            }
+        }
+    }
+}

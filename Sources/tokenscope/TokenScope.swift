@@ -1,0 +1,2 @@
+import Engine
+@main struct Main { static func main() { print(BLAS.configure().note) } }

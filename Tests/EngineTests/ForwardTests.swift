@@ -1,0 +1,76 @@
+import XCTest
+@testable import Engine
+
+/// The forward pass against timm (vit-s8) and the official PM code's dense model (pm-p8.dense),
+/// both computed in PyTorch float32: logits within 1e-4, every block's tokens and attention within 1e-5.
+final class ForwardTests: XCTestCase {
+    override class func setUp() { BLAS.configure() }
+
+    func testVitS8MatchesTimm() throws {
+        let model = try ViTModel(path: Fixtures.path("vit-s8.safetensors"))
+        let c = model.config
+        XCTAssertEqual(c, ViTConfig(imageSize: 32, patchSize: 8, channels: 3, dim: 48, depth: 3, heads: 3,
+                                    headDim: 16, mlpDim: 192, numClasses: 10))
+        let ref = try Fixtures.file("vit-s8.reference.safetensors")
+        let input = try ref.tensor("input")
+        for workers in [1, 2] {
+            let out = model.forward(images: input.data, batch: 2, capture: [.attention, .tokens], workers: workers)
+            XCTAssertLessThanOrEqual(maxAbsDiff(out.logits.data, try ref.floats("logits")), 1e-4)
+            XCTAssertEqual(out.attention.count, 3)
+            for i in 0..<3 {
+                XCTAssertEqual(out.attention[i].shape, [2, 3, 17, 17])
+                XCTAssertEqual(out.tokens[i].shape, [2, 17, 48])
+                XCTAssertLessThanOrEqual(maxAbsDiff(out.tokens[i].data, try ref.floats("tokens.\(i)")), 1e-5, "tokens.\(i)")
+                XCTAssertLessThanOrEqual(maxAbsDiff(out.attention[i].data, try ref.floats("attn.\(i)")), 1e-5, "attn.\(i)")
+            }
+        }
+    }
+
+    /// The official PM model: embed_dim 64 with 2 heads of head_dim 64, so the attention inner width
+    /// (128) differs from D. The fixture's `dense_logits` do not come from these weights (a numpy
+    /// forward of pm-p8.dense disagrees with them by 0.18, while the same numpy code reproduces
+    /// `pm_logits` from pm-p8.safetensors to 1e-7; the official calibration pass lets the optimiser
+    /// step, so they were probably taken before that drift). The reference here is the naive Double
+    /// forward instead; `pm_logits` are checked by the Prune and Merge tests.
+    func testOfficialPMDenseModelWithWideAttention() throws {
+        let model = try ViTModel(path: Fixtures.path("pm-p8.dense.safetensors"))
+        XCTAssertEqual(model.config.heads, 2)
+        XCTAssertEqual(model.config.headDim, 64)
+        XCTAssertEqual(model.config.innerDim, 128)
+        let input = try Fixtures.file("pm-p8.reference.safetensors").floats("input")
+        let out = model.forward(images: input, batch: 2, capture: [.tokens])
+        let reference = ReferenceViT(model)
+        let per = 3 * 64 * 64
+        for i in 0..<2 {
+            let r = reference.forward(image: Array(input[(i * per)..<((i + 1) * per)]))
+            XCTAssertLessThanOrEqual(maxAbsDiff(Array(out.logits.data[(i * 10)..<(i * 10 + 10)]), r.logits.map(Float.init)), 1e-4)
+            let t = model.config.tokens * 64
+            XCTAssertLessThanOrEqual(maxAbsDiff(Array(out.tokens[3].data[(i * t)..<((i + 1) * t)]), r.tokens[3].flatMap { $0 }.map(Float.init)), 1e-4)
+        }
+    }
+
+    /// Distilled DeiT layout (dist_token, head_dist), no qkv bias, 1 channel, odd sizes: random
+    /// weights against the naive reference.
+    func testDistilledNoQkvBiasAgainstReference() throws {
+        let cfg = ViTConfig(imageSize: 12, patchSize: 4, channels: 1, dim: 20, depth: 2, heads: 2, headDim: 8,
+                            mlpDim: 36, numClasses: 5, distilled: true, qkvBias: false)
+        let model = try ViTModel(config: cfg)
+        var rng = TestRandom(seed: 3)
+        for i in 0..<model.table.count { model.params.base[i] = rng.float(0.3) }
+        let images = rng.floats(3 * 144)
+        let out = model.forward(images: images, batch: 3)
+        let reference = ReferenceViT(model)
+        for i in 0..<3 {
+            let r = reference.forward(image: Array(images[(i * 144)..<((i + 1) * 144)]))
+            XCTAssertLessThanOrEqual(maxAbsDiff(Array(out.logits.data[(i * 5)..<(i * 5 + 5)]), r.logits.map(Float.init)), 1e-5)
+        }
+    }
+
+    func testBatchOfOneEqualsRowOfBatch() throws {
+        let model = try ViTModel(path: Fixtures.path("vit-s8.safetensors"))
+        let input = try Fixtures.file("vit-s8.reference.safetensors").floats("input")
+        let both = model.forward(images: input, batch: 2).logits.data
+        let second = model.forward(images: Array(input[(3 * 32 * 32)...]), batch: 1).logits.data
+        XCTAssertLessThanOrEqual(maxAbsDiff(Array(both[10...]), second), 1e-6)
+    }
+}
