@@ -18,11 +18,13 @@ let package = Package(
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // Elementwise exp/erf kernels compiled for several ISAs, picked at load time (see its header).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // The engine: tensors, ops, the ViT model, checkpoints and images. Knows nothing of terminals.
         .target(
             name: "Engine",
             dependencies: [
-                "COpenBLAS", "CLibPNG", "CZlib",
+                "COpenBLAS", "CLibPNG", "CZlib", "CKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

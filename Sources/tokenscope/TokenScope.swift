@@ -1,2 +1,52 @@
+import ArgumentParser
 import Engine
-@main struct Main { static func main() { print(BLAS.configure().note) } }
+import Foundation
+
+/// `tokenscope`: the command-line entry point. Subcommands live one per file; each is thin and
+/// leaves the work to the engine.
+@main
+struct TokenScope: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "tokenscope",
+        abstract: "Explore token compression (Prune and Merge) in Vision Transformers, from a terminal.",
+        discussion: """
+        TokenScope runs timm ViT/DeiT checkpoints (safetensors) on the CPU with its own engine.
+        BLAS: OpenBLAS; at start-up TokenScope re-selects its kernels when OpenBLAS 0.3.21 does not
+        recognise the CPU (see `tokenscope --version`). OPENBLAS_CORETYPE, if set, is respected.
+        """,
+        version: TokenScope.versionString,
+        subcommands: [Bench.self]
+    )
+
+    static var versionString: String {
+        let s = BLAS.configure()
+        return "tokenscope \(version)\nBLAS: OpenBLAS core \(s.core), \(s.threads) thread(s); \(s.note)\n\(s.config)"
+    }
+}
+
+/// Runs a subcommand body, turning engine errors into one line on stderr and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    BLAS.configure()
+    do {
+        try body()
+    } catch let e as EngineError {
+        printError(e.message)
+        throw ExitCode(1)
+    } catch let e as ExitCode {
+        throw e
+    } catch let e as ValidationError {
+        throw e
+    } catch {
+        printError("\(error)")
+        throw ExitCode(1)
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("tokenscope: \(message)\n".utf8))
+}
+
+/// Engine workers default to one per core.
+var defaultThreads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }

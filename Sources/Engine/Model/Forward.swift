@@ -22,26 +22,35 @@ public struct ForwardResult: Sendable {
 }
 
 extension ViTModel {
-    /// Convenience: allocates activations for this batch, runs, and copies out what was asked for.
-    public func forward(images: [Float], batch: Int, capture: ForwardCapture = [], workers: Int = 2) -> ForwardResult {
-        precondition(images.count == batch * config.channels * config.imageSize * config.imageSize, "forward: input size")
-        let acts = Activations(config: config, batch: batch, keepAllLayers: false)
-        var result = ForwardResult(logits: Tensor(zeros: [batch, config.numClasses]))
+    /// Convenience: runs `batch` images in chunks of at most `chunk` (so memory stays bounded for
+    /// large batches), and copies out the logits and whatever `capture` asks for, concatenated over
+    /// the batch.
+    public func forward(images: [Float], batch: Int, capture: ForwardCapture = [], workers: Int = 2, chunk: Int = 32) -> ForwardResult {
         let c = config
+        let per = c.channels * c.imageSize * c.imageSize
+        precondition(images.count == batch * per, "forward: \(images.count) floats for \(batch) images")
+        let t = c.tokens, attSize = c.heads * t * t, tokSize = t * c.dim
+        let chunk = max(1, min(chunk, batch))
+        let acts = Activations(config: c, batch: chunk, keepAllLayers: false)
+        var logits = [Float]()
+        logits.reserveCapacity(batch * c.numClasses)
+        var att = [[Float]](repeating: [], count: capture.contains(.attention) ? c.depth : 0)
+        var tok = [[Float]](repeating: [], count: capture.contains(.tokens) ? c.depth : 0)
         images.withUnsafeBufferPointer { buf in
-            forward(acts, images: buf.baseAddress!, batch: batch, workers: workers) { layer, a in
-                if capture.contains(.attention) {
-                    result.attention.append(Tensor(shape: [batch, c.heads, c.tokens, c.tokens],
-                                                   data: Array(UnsafeBufferPointer(start: a.att, count: batch * c.heads * c.tokens * c.tokens))))
+            var start = 0
+            while start < batch {
+                let b = min(chunk, batch - start)
+                forward(acts, images: buf.baseAddress! + start * per, batch: b, workers: workers) { layer, a in
+                    if !att.isEmpty { att[layer] += UnsafeBufferPointer(start: a.att, count: b * attSize) }
+                    if !tok.isEmpty { tok[layer] += UnsafeBufferPointer(start: a.res2, count: b * tokSize) }
                 }
-                if capture.contains(.tokens) {
-                    result.tokens.append(Tensor(shape: [batch, c.tokens, c.dim],
-                                                data: Array(UnsafeBufferPointer(start: a.res2, count: batch * c.tokens * c.dim))))
-                }
+                logits += UnsafeBufferPointer(start: acts.logits, count: b * c.numClasses)
+                start += b
             }
         }
-        result.logits = Tensor(shape: [batch, c.numClasses], data: Array(UnsafeBufferPointer(start: acts.logits, count: batch * c.numClasses)))
-        return result
+        return ForwardResult(logits: Tensor(shape: [batch, c.numClasses], data: logits),
+                             attention: att.map { Tensor(shape: [batch, c.heads, t, t], data: $0) },
+                             tokens: tok.map { Tensor(shape: [batch, t, c.dim], data: $0) })
     }
 
     /// The forward pass into preallocated activations. `afterBlock`, when given, sees each block's

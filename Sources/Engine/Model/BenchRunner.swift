@@ -1,0 +1,74 @@
+import Foundation
+
+/// Times repeated forward passes on one fixed random batch (the measurement behind `bench`).
+public enum BenchRunner {
+    public struct Result: Sendable {
+        public var runs: Int
+        public var seconds: Double
+        public var bestMs: Double
+        public var msPerBatch: Double { 1000 * seconds / Double(max(runs, 1)) }
+        public var imagesPerSecond = 0.0
+    }
+
+    public static func forward(model: ViTModel, batch: Int, threads: Int, seconds: Double) -> Result {
+        let c = model.config
+        var rng = SplitMix64(seed: 0)
+        let n = batch * c.channels * c.imageSize * c.imageSize
+        let input = (0..<n).map { _ in rng.nextNormal() }
+        let acts = Activations(config: c, batch: batch, keepAllLayers: false)
+        if threads == 1 { BLAS.threads = 1 }
+        return input.withUnsafeBufferPointer { buf in
+            let x = buf.baseAddress!
+            // Warm-up: first touches of the arena, BLAS thread start, caches.
+            let warm = Clock.now()
+            var w = 0
+            while w < 3 || (Clock.now() - warm < 0.5 && w < 50) {
+                model.forward(acts, images: x, batch: batch, workers: threads)
+                w += 1
+            }
+            var runs = 0
+            var best = Double.infinity
+            let start = Clock.now()
+            var elapsed = 0.0
+            repeat {
+                let t0 = Clock.now()
+                model.forward(acts, images: x, batch: batch, workers: threads)
+                best = min(best, Clock.now() - t0)
+                runs += 1
+                elapsed = Clock.now() - start
+            } while elapsed < seconds
+            var r = Result(runs: runs, seconds: elapsed, bestMs: best * 1000)
+            r.imagesPerSecond = Double(runs * batch) / elapsed
+            return r
+        }
+    }
+}
+
+/// Monotonic seconds.
+public enum Clock {
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}
+
+/// SplitMix64: small, fast, seedable; used wherever the engine needs reproducible randomness.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    public mutating func nextUniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
+    /// Standard normal (Box-Muller).
+    public mutating func nextNormal() -> Float {
+        let u1 = max(Double(next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(next() >> 11) / Double(1 << 53)
+        return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
+    }
+}
