@@ -79,12 +79,16 @@ extension ViTModel {
                 Linear.forward(out: a.qkv + o * 3 * inner, inp: a.ln1 + o * d, weight: bp.qkvW, bias: bp.qkvB,
                                rows: n, inFeatures: d, outFeatures: 3 * inner)
             }
-            // (image, head) pairs in parallel: attention.
-            Parallel.chunks(b * h, workers: workers) { r in
+            // (image, head, query block) jobs in parallel: attention. Queries are split only when
+            // there are too few (image, head) pairs to keep every worker busy.
+            let splits = b * h >= 4 * workers ? 1 : workers
+            Parallel.chunks(b * h * splits, workers: workers) { r in
                 for job in r {
-                    let img = job / h, head = job % h
+                    let pair = job / splits, part = job % splits
+                    let img = pair / h, head = pair % h
                     Attention.forwardHead(out: a.attOut + img * t * inner, att: a.att + (img * h + head) * t * t,
                                           qkv: a.qkv + img * t * 3 * inner, head: head, tokens: t,
+                                          queries: (t * part / splits)..<(t * (part + 1) / splits),
                                           heads: h, headDim: c.headDim, scale: c.attentionScale)
                 }
             }
