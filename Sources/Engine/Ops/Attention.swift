@@ -19,4 +19,34 @@ public enum Attention {
         Softmax.forwardInPlace(a, rows: nq, n: t)
         BLAS.sgemm(m: nq, n: hd, k: t, a: a, lda: t, b: v, ldb: 3 * inner, beta: 0, c: out + q0 * inner + h * hd, ldc: inner)
     }
+
+    /// Backward for one image and head. In the forward pass this was
+    ///     S = scale q k^T;  A = softmax(S);  out = A v
+    /// so: dA = dout v^T, dv = A^T dout, dS = A * (dA - rowsum(dA * A)), dq = scale dS k, dk = scale dS^T q.
+    ///
+    ///     dout  [T, I] (this head's columns are read)    dqkv [T, 3I] (this head's q, k, v columns are written)
+    ///     dA    [T, T] written: d loss / d attention probabilities (kept for the scores)
+    ///     dS    [T, T] scratch
+    ///     keyScores [T] written: sum over queries of dA * A for each key (the gradient-weighted score terms)
+    public static func backwardHead(dqkv: UnsafeMutablePointer<Float>, dA: UnsafeMutablePointer<Float>,
+                                    dS: UnsafeMutablePointer<Float>, keyScores: UnsafeMutablePointer<Float>?,
+                                    dout: UnsafePointer<Float>, att: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+                                    head h: Int, tokens t: Int, heads: Int, headDim hd: Int, scale: Float) {
+        let inner = heads * hd
+        let q = qkv + h * hd, k = qkv + inner + h * hd, v = qkv + 2 * inner + h * hd
+        let dq = dqkv + h * hd, dk = dqkv + inner + h * hd, dv = dqkv + 2 * inner + h * hd
+        let go = dout + h * hd
+        BLAS.sgemm(transB: true, m: t, n: t, k: hd, a: go, lda: inner, b: v, ldb: 3 * inner, beta: 0, c: dA, ldc: t)
+        BLAS.sgemm(transA: true, m: t, n: hd, k: t, a: att, lda: t, b: go, ldb: inner, beta: 0, c: dv, ldc: 3 * inner)
+        if let keyScores {
+            for j in 0..<t { keyScores[j] = 0 }
+            for i in 0..<t {
+                let g = dA + i * t, p = att + i * t
+                for j in 0..<t { keyScores[j] += g[j] * p[j] }
+            }
+        }
+        Softmax.backward(dx: dS, da: dA, a: att, rows: t, n: t)
+        BLAS.sgemm(m: t, n: hd, k: t, alpha: scale, a: dS, lda: t, b: k, ldb: 3 * inner, beta: 0, c: dq, ldc: 3 * inner)
+        BLAS.sgemm(transA: true, m: t, n: hd, k: t, alpha: scale, a: dS, lda: t, b: q, ldb: 3 * inner, beta: 0, c: dk, ldc: 3 * inner)
+    }
 }

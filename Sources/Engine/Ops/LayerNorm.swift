@@ -5,6 +5,8 @@ import RealModule
 ///     inp  [rows, D]     weight, bias [D]
 ///     out  [rows, D]     mean, rstd [rows]   (kept for the backward pass)
 ///     out = (inp - mean) * rstd * weight + bias,  rstd = 1 / sqrt(var + eps)
+///
+/// Backward, like Linear, in two halves: the input gradient by rows, weight and bias by features.
 public enum LayerNorm {
     public static func forward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
                                rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
@@ -26,6 +28,46 @@ public enum LayerNorm {
             for i in 0..<d { o[i] = (x[i] - m) * rs * weight[i] + bias[i] }
             mean[r] = m
             rstd[r] = rs
+        }
+    }
+
+    /// dinp += rstd * (g - mean(g) - n * mean(g * n)), where n = (x - mean) * rstd is the normalised
+    /// input and g = dout * weight. (Differentiate out = n * w + b through n's mean and variance.)
+    public static func backwardInput(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+                                     inp: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                                     weight: UnsafePointer<Float>, rows: Int, d: Int) {
+        let invD = 1 / Float(d)
+        for r in 0..<rows {
+            let x = inp + r * d, g = dout + r * d, dx = dinp + r * d
+            let m = mean[r], rs = rstd[r]
+            var sumG: Float = 0, sumGN: Float = 0
+            for i in 0..<d {
+                let gi = g[i] * weight[i]
+                sumG = Relaxed.sum(sumG, gi)
+                sumGN = Relaxed.multiplyAdd(gi, (x[i] - m) * rs, sumGN)
+            }
+            let meanG = sumG * invD, meanGN = sumGN * invD
+            for i in 0..<d {
+                let n = (x[i] - m) * rs
+                dx[i] += rs * (g[i] * weight[i] - meanG - n * meanGN)
+            }
+        }
+    }
+
+    /// dweight[j] += sum_r dout[r, j] * n[r, j];  dbias[j] += sum_r dout[r, j], for features j in a slice.
+    public static func backwardParams(dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>,
+                                      dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+                                      rstd: UnsafePointer<Float>, rows: Int, d: Int, features: Range<Int>) {
+        let f0 = features.lowerBound, nf = features.count
+        if nf == 0 { return }
+        let dw = dweight + f0, db = dbias + f0
+        for r in 0..<rows {
+            let x = inp + r * d + f0, g = dout + r * d + f0
+            let m = mean[r], rs = rstd[r]
+            for j in 0..<nf {
+                dw[j] += g[j] * (x[j] - m) * rs
+                db[j] += g[j]
+            }
         }
     }
 }

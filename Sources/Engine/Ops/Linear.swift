@@ -1,7 +1,12 @@
+import RealModule
+
 /// A PyTorch Linear layer on row-major activations, one `cblas_sgemm` per call.
 ///
 ///     inp [rows, IN]     weight [OUT, IN] (PyTorch layout, used transposed)     bias [OUT]
 ///     out [rows, OUT] = inp @ weight^T + bias          (accumulate: out += ... instead)
+///
+/// The backward pass comes in two halves so each can be split over workers without races:
+/// the input gradient by rows, the weight and bias gradients by output features.
 public enum Linear {
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
@@ -20,5 +25,32 @@ public enum Linear {
         let beta: Float = (bias != nil || accumulate) ? 1 : 0
         BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: inp, lda: inFeatures,
                    b: weight, ldb: inFeatures, beta: beta, c: out, ldc: outFeatures)
+    }
+
+    /// dinp [rows, IN] (+)= dout [rows, OUT] @ weight [OUT, IN]. In the forward pass this was
+    /// out = inp @ W^T, so d inp = d out @ W. `accumulate` adds (a residual branch already there).
+    public static func backwardInput(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+                                     weight: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
+                                     accumulate: Bool) {
+        BLAS.sgemm(m: rows, n: inFeatures, k: outFeatures, a: dout, lda: outFeatures, b: weight, ldb: inFeatures,
+                   beta: accumulate ? 1 : 0, c: dinp, ldc: inFeatures)
+    }
+
+    /// dweight[features, :] += dout[:, features]^T @ inp, dbias[features] += sum over rows of
+    /// dout[:, features], for a slice of output features (so workers never share a weight row).
+    public static func backwardParams(dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
+                                      dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, rows: Int,
+                                      inFeatures: Int, outFeatures: Int, features: Range<Int>) {
+        let f0 = features.lowerBound, nf = features.count
+        if nf == 0 { return }
+        BLAS.sgemm(transA: true, m: nf, n: inFeatures, k: rows, a: dout + f0, lda: outFeatures, b: inp, ldb: inFeatures,
+                   beta: 1, c: dweight + f0 * inFeatures, ldc: inFeatures)
+        if let dbias {
+            for r in 0..<rows {
+                let d = dout + r * outFeatures + f0
+                let b = dbias + f0
+                for j in 0..<nf { b[j] += d[j] }
+            }
+        }
     }
 }

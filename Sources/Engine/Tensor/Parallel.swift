@@ -5,16 +5,21 @@ import Dispatch
 /// BLAS calls made inside a chunk must run on one BLAS thread; the engine sets that once.
 public enum Parallel {
     public static func chunks(_ count: Int, workers: Int, _ body: (Range<Int>) -> Void) {
+        indexedChunks(count, workers: workers) { _, r in body(r) }
+    }
+
+    /// As `chunks`, also passing the worker's index (0..<workers) so it can use its own scratch.
+    public static func indexedChunks(_ count: Int, workers: Int, _ body: (Int, Range<Int>) -> Void) {
         let w = max(1, min(workers, count))
         if w == 1 {
-            if count > 0 { body(0..<count) }
+            if count > 0 { body(0, 0..<count) }
             return
         }
         withoutActuallyEscaping(body) { body in
             let box = UnsafeSendableBox(body)
             DispatchQueue.concurrentPerform(iterations: w) { i in
                 let lo = count * i / w, hi = count * (i + 1) / w
-                if lo < hi { box.value(lo..<hi) }
+                if lo < hi { box.value(i, lo..<hi) }
             }
         }
     }
