@@ -28,14 +28,17 @@ let package = Package(
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),
+        // Token compression on top of the engine: gradient-weighted scores, Prune and Merge, baselines.
+        .target(name: "Compression", dependencies: ["Engine"]),
         // The command-line tool: one file per subcommand, thin.
         .executableTarget(
             name: "tokenscope",
             dependencies: [
-                "Engine",
+                "Engine", "Compression",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "CompressionTests", dependencies: ["Compression", "Engine"]),
     ]
 )
