@@ -50,12 +50,12 @@ void ts_gelu_forward(float *restrict out, const float *restrict inp, size_t n) {
 }
 
 TS_CLONES
-void ts_gelu_backward(float *dinp, const float *restrict inp, const float *dout, size_t n) {
+void ts_gelu_backward_inplace(float *restrict grad, const float *restrict inp, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];
         float cdf = 0.5f * (1.0f + ts_erff(x * 0.70710678118654752f));
         float pdf = ts_expf(-0.5f * x * x) * 0.39894228040143268f;
-        dinp[i] = dout[i] * (cdf + x * pdf);
+        grad[i] *= cdf + x * pdf;
     }
 }
 

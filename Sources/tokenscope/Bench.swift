@@ -13,29 +13,42 @@ struct Bench: ParsableCommand {
         """
     )
 
-    @Option(help: "Model file (safetensors, timm names).") var model: String
+    @Option(help: "Model file (safetensors, timm names).") var model: String?
     @Option(help: "Images per forward pass.") var batch: Int = 1
     @Option(help: "Worker threads (one per core by default).") var threads: Int = defaultThreads
     @Option(help: "How long to time, after the warm-up.") var seconds: Double = 5
     @Option(help: "Number of attention heads, when the file's metadata does not say (default: width / 64).") var heads: Int?
+    @Flag(help: "Time forward + backward + gradient-weighted scores (no parameter gradients): what the explorer computes per key press.") var backward = false
+    @Flag(help: "Time a training step: forward, cross-entropy, backward with every parameter gradient.") var train = false
+    @Option(help: "Time this architecture with random weights instead of a file: DIM,DEPTH,HEADS,IMG,PATCH,CHANNELS,CLASSES (e.g. 96,12,3,28,2,1,10).") var arch: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
         guard batch >= 1, batch <= 4096 else { throw ValidationError("--batch must be between 1 and 4096") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
+        if backward && train { throw ValidationError("choose one of --backward and --train") }
+        if (model == nil) == (arch == nil) { throw ValidationError("give --model FILE or --arch SPEC") }
     }
 
     func run() throws {
         try reportingErrors {
-            let m = try ViTModel(path: model, heads: heads)
+            let m: ViTModel
+            if let model {
+                m = try ViTModel(path: model, heads: heads)
+            } else {
+                m = try ViTModel(config: try parseArch(arch ?? ""))
+                m.initializeForTraining(seed: 0)
+            }
             let c = m.config
-            let result = BenchRunner.forward(model: m, batch: batch, threads: threads, seconds: seconds)
+            let work: BenchRunner.Work = backward ? .scores : (train ? .train : .forward)
+            let result = BenchRunner.run(work, model: m, batch: batch, threads: threads, seconds: seconds)
+            let name = model ?? "arch \(arch ?? "")"
             let blas = BLAS.configure()
             let gflops = c.flopsPerImage / 1e9
             if json {
                 let obj: [String: Any] = [
-                    "model": model, "batch": batch, "threads": threads,
+                    "model": name, "work": work.rawValue, "batch": batch, "threads": threads,
                     "images_per_s": round2(result.imagesPerSecond), "ms_per_batch": round3(result.msPerBatch),
                     "ms_per_batch_best": round3(result.bestMs), "gflops_per_image": round3(gflops),
                     "gflops_per_s": round2(gflops * result.imagesPerSecond), "runs": result.runs,
@@ -43,8 +56,8 @@ struct Bench: ParsableCommand {
                 ]
                 print(try jsonLine(obj))
             } else {
-                print("model      \(model)  (\(c.depth) blocks, dim \(c.dim), \(c.heads) heads, \(c.tokens) tokens)")
-                print("batch      \(batch)   threads \(threads)   BLAS core \(blas.core)")
+                print("model      \(name)  (\(c.depth) blocks, dim \(c.dim), \(c.heads) heads, \(c.tokens) tokens)")
+                print("work       \(work.rawValue)   batch \(batch)   threads \(threads)   BLAS core \(blas.core)")
                 print(String(format: "speed      %.2f images/s   %.3f ms/batch (best %.3f)   %d runs", result.imagesPerSecond, result.msPerBatch, result.bestMs, result.runs))
                 print(String(format: "compute    %.3f GFLOPs/image   %.1f GFLOP/s", gflops, gflops * result.imagesPerSecond))
             }
@@ -58,4 +71,16 @@ func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 func jsonLine(_ obj: Any) throws -> String {
     let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
     return String(decoding: data, as: UTF8.self)
+}
+
+/// "DIM,DEPTH,HEADS,IMG,PATCH,CHANNELS,CLASSES" -> a configuration (mlp 4x, qkv bias, class token).
+func parseArch(_ spec: String) throws -> ViTConfig {
+    let v = spec.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard v.count == 7, let d = v[0], let depth = v[1], let h = v[2], let img = v[3], let p = v[4], let ch = v[5], let k = v[6] else {
+        throw EngineError("--arch wants DIM,DEPTH,HEADS,IMG,PATCH,CHANNELS,CLASSES (7 integers), got \"\(spec)\"")
+    }
+    guard h > 0, d % h == 0 else { throw EngineError("--arch: heads \(h) must divide dim \(d)") }
+    let c = ViTConfig(imageSize: img, patchSize: p, channels: ch, dim: d, depth: depth, heads: h, numClasses: k)
+    try c.validate()
+    return c
 }

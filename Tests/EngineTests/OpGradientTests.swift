@@ -96,9 +96,8 @@ final class OpGradientTests: XCTestCase {
             worst = max(worst, abs(e - Double(y)))
         }
         XCTAssertLessThan(worst, 6e-7, "GELU vs exact erf GELU")
-        let r = [Float](repeating: 1, count: xs.count)
-        var d = [Float](repeating: 0, count: xs.count)
-        GELU.backward(dinp: &d, inp: xs, dout: r, count: xs.count)
+        var d = [Float](repeating: 1, count: xs.count)
+        GELU.backwardInPlace(grad: &d, inp: xs, count: xs.count)
         for (i, x) in xs.enumerated() {
             let num = (gelu(Double(x) + 1e-6) - gelu(Double(x) - 1e-6)) / 2e-6
             XCTAssertEqual(Double(d[i]), num, accuracy: 1e-6, "GELU' at \(x)")

@@ -118,7 +118,7 @@ extension ViTModel {
                 let n = r.count, o = r.lowerBound
                 // d fc1 = d gelu * GELU'(fc1), in place, then fc1's input gradient.
                 let gin = s.dmlp + o * m
-                GELU.backward(dinp: gin, inp: a.fc1 + o * m, dout: gin, count: n * m)
+                GELU.backwardInPlace(grad: gin, inp: a.fc1 + o * m, count: n * m)
                 Linear.backwardInput(dinp: s.dln + o * d, dout: gin, weight: bp.fc1W, rows: n,
                                      inFeatures: d, outFeatures: m, accumulate: false)
                 // res1 gets the residual gradient plus LN2's input gradient.

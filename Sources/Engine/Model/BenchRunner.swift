@@ -10,20 +10,58 @@ public enum BenchRunner {
         public var imagesPerSecond = 0.0
     }
 
-    public static func forward(model: ViTModel, batch: Int, threads: Int, seconds: Double) -> Result {
-        let c = model.config
+    /// What one timed run does.
+    public enum Work: String, Sendable {
+        /// The plain forward pass (inference).
+        case forward
+        /// Forward keeping every layer, cross-entropy, and backward with parameter gradients: one
+        /// training step without the optimizer (AdamW is a few elementwise passes on top).
+        case train
+        /// Forward + backward without parameter gradients + the gradient-weighted scores: what the
+        /// explorer does for the image on screen (labels: the model's own top-1).
+        case scores
+    }
+
+    public static func run(_ work: Work, model: ViTModel, batch: Int, threads: Int, seconds: Double) -> Result {
+        let c = model.config, k = c.numClasses
         var rng = SplitMix64(seed: 0)
         let n = batch * c.channels * c.imageSize * c.imageSize
         let input = (0..<n).map { _ in rng.nextNormal() }
-        let acts = Activations(config: c, batch: batch, keepAllLayers: false)
+        let labels = (0..<batch).map { Int32($0 % k) }
+        let acts = Activations(config: c, batch: batch, keepAllLayers: work != .forward)
+        let scratch = work == .forward ? nil : BackwardScratch(config: c, batch: batch, maxWorkers: threads)
+        let grads = work == .train ? Gradients(model: model) : nil
+        var probs = [Float](repeating: 0, count: batch * k), dlogits = probs
+        var scores = [Float](repeating: 0, count: c.depth * c.numPatches)
         if threads == 1 { BLAS.threads = 1 }
         return input.withUnsafeBufferPointer { buf in
             let x = buf.baseAddress!
+            func once() {
+                model.forward(acts, images: x, batch: batch, workers: threads)
+                guard let scratch else { return }
+                var lab = labels
+                if work == .scores {
+                    for i in 0..<batch {
+                        let z = acts.logits + i * k
+                        var best = 0
+                        for j in 1..<k where z[j] > z[best] { best = j }
+                        lab[i] = Int32(best)
+                    }
+                }
+                CrossEntropy.forward(probs: &probs, logits: acts.logits, labels: lab, batch: batch, classes: k, smoothing: 0)
+                for i in dlogits.indices { dlogits[i] = 0 }
+                CrossEntropy.backward(dlogits: &dlogits, probs: probs, labels: lab, batch: batch, classes: k, smoothing: 0, scale: 1 / Float(batch))
+                grads?.zero()
+                scores.withUnsafeMutableBufferPointer { sc in
+                    model.backward(acts, scratch: scratch, grads: grads, dlogits: dlogits, batch: batch, workers: threads,
+                                   scores: work == .scores ? sc.baseAddress : nil)
+                }
+            }
             // Warm-up: first touches of the arena, BLAS thread start, caches.
             let warm = Clock.now()
             var w = 0
             while w < 3 || (Clock.now() - warm < 0.5 && w < 50) {
-                model.forward(acts, images: x, batch: batch, workers: threads)
+                once()
                 w += 1
             }
             var runs = 0
@@ -32,7 +70,7 @@ public enum BenchRunner {
             var elapsed = 0.0
             repeat {
                 let t0 = Clock.now()
-                model.forward(acts, images: x, batch: batch, workers: threads)
+                once()
                 best = min(best, Clock.now() - t0)
                 runs += 1
                 elapsed = Clock.now() - start

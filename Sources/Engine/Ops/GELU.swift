@@ -3,7 +3,7 @@ import CKernels
 /// GELU with the exact erf form, as timm's `nn.GELU()` (approximate='none'):
 ///
 ///     inp, out [n]      out = 0.5 * x * (1 + erf(x / sqrt(2)))
-///     backward          dinp = dout * (0.5 (1 + erf(x / sqrt 2)) + x * exp(-x^2 / 2) / sqrt(2 pi))
+///     backward          grad *= (0.5 (1 + erf(x / sqrt 2)) + x * exp(-x^2 / 2) / sqrt(2 pi))
 ///
 /// The loops run in C (CKernels), vectorized for the CPU at hand; the maths is FastMath's.
 public enum GELU {
@@ -11,10 +11,8 @@ public enum GELU {
         ts_gelu_forward(out, inp, n)
     }
 
-    /// Writes (not accumulates) dinp, which may be the same buffer as dout: the MLP's backward
-    /// turns d gelu into d fc1 in place.
-    public static func backward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
-                                dout: UnsafePointer<Float>, count n: Int) {
-        ts_gelu_backward(dinp, inp, dout, n)
+    /// Turns d out into d inp in place (the MLP's backward reuses one buffer for both).
+    public static func backwardInPlace(grad: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count n: Int) {
+        ts_gelu_backward_inplace(grad, inp, n)
     }
 }

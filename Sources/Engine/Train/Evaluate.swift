@@ -1,0 +1,45 @@
+import Foundation
+
+/// Top-1 accuracy and mean cross-entropy of a model on a labelled set (the measurement behind
+/// `eval` and the per-epoch test score of `train`).
+public struct EvalResult: Sendable {
+    public var images: Int
+    public var correct: Int
+    public var loss: Double
+    public var seconds: Double
+    public var top1: Double { images == 0 ? 0 : 100 * Double(correct) / Double(images) }
+    public var imagesPerSecond: Double { seconds > 0 ? Double(images) / seconds : 0 }
+}
+
+extension ViTModel {
+    /// `images(i, dst)` writes image i (preprocessed, [C, S, S]) into dst; labels[i] is its class.
+    public func evaluate(count: Int, labels: [Int32], batch: Int = 64, workers: Int = 2,
+                         image: (Int, UnsafeMutablePointer<Float>) -> Void) -> EvalResult {
+        let c = config, per = c.channels * c.imageSize * c.imageSize, k = c.numClasses
+        let bsz = max(1, min(batch, count))
+        let acts = Activations(config: c, batch: bsz, keepAllLayers: false)
+        var input = [Float](repeating: 0, count: bsz * per)
+        var probs = [Float](repeating: 0, count: bsz * k)
+        var correct = 0
+        var lossSum = 0.0
+        let t0 = Clock.now()
+        var start = 0
+        while start < count {
+            let b = min(bsz, count - start)
+            input.withUnsafeMutableBufferPointer { buf in
+                for i in 0..<b { image(start + i, buf.baseAddress! + i * per) }
+                forward(acts, images: buf.baseAddress!, batch: b, workers: workers)
+            }
+            let lab = Array(labels[start..<(start + b)])
+            lossSum += Double(b) * CrossEntropy.forward(probs: &probs, logits: acts.logits, labels: lab, batch: b, classes: k, smoothing: 0)
+            for i in 0..<b {
+                let z = acts.logits + i * k
+                var best = 0
+                for j in 1..<k where z[j] > z[best] { best = j }
+                if best == Int(lab[i]) { correct += 1 }
+            }
+            start += b
+        }
+        return EvalResult(images: count, correct: correct, loss: count > 0 ? lossSum / Double(count) : 0, seconds: Clock.now() - t0)
+    }
+}
