@@ -17,7 +17,7 @@ struct TokenScope: ParsableCommand {
         recognise the CPU (see `tokenscope --version`). OPENBLAS_CORETYPE, if set, is respected.
         """,
         version: TokenScope.versionString,
-        subcommands: [Bench.self]
+        subcommands: [Bench.self, Train.self, Eval.self]
     )
 
     static var versionString: String {

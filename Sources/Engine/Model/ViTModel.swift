@@ -52,8 +52,10 @@ public final class ViTModel: @unchecked Sendable {
     }
 
     /// Writes the parameters as a timm-compatible safetensors file (F32, or F16 to ship smaller).
-    public func save(to path: String, metadata extra: [String: String] = [:], as store: SafeTensorsWriter.StoreAs = .f32) throws {
-        var meta = metadata
+    /// `replacing` drops the metadata the model was loaded with (e.g. a training checkpoint's).
+    public func save(to path: String, metadata extra: [String: String] = [:], replacing: Bool = false,
+                     as store: SafeTensorsWriter.StoreAs = .f32) throws {
+        var meta = replacing ? [:] : metadata
         meta["format"] = "pt"
         meta["config"] = config.metadataJSON
         for (k, v) in extra { meta[k] = v }

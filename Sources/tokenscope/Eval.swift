@@ -1,0 +1,47 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure top-1 accuracy and loss of a model on the Fashion-MNIST test images.",
+        discussion: """
+        The model must take 1-channel images of the data's size (28x28); images are normalised with
+        the mean/std in the model's metadata. Prints top-1 (percent), mean cross-entropy, GFLOPs per
+        image and images/s. --json prints one object with top1, loss, images, gflops_per_image, images_per_s.
+        """
+    )
+
+    @Option(help: "Model file (safetensors).") var model: String
+    @Option(help: "Folder with the IDX files.") var data: String = IDXDataset.defaultDirectory
+    @Option(help: "Score only the first N test images.") var limit: Int?
+    @Option(help: "Images per forward pass.") var batch: Int = 100
+    @Option(help: "Worker threads.") var threads: Int = defaultThreads
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        guard batch >= 1, batch <= 4096 else { throw ValidationError("--batch must be between 1 and 4096") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let m = try ViTModel(path: model)
+            let test = try IDXDataset.load(directory: data, split: .test)
+            let c = m.config
+            guard c.channels == 1, c.imageSize == test.rows, test.rows == test.cols else {
+                throw EngineError("\(model) takes \(c.channels)x\(c.imageSize)x\(c.imageSize) images but \(data) holds 1x\(test.rows)x\(test.cols); eval needs a model trained on this data")
+            }
+            guard c.numClasses >= 10 else { throw EngineError("\(model) has \(c.numClasses) classes; the data has 10") }
+            let r = Train.evaluate(m, test, limit: limit ?? test.count, mean: m.preprocessing.mean[0], std: m.preprocessing.std[0], threads: threads)
+            let gflops = c.flopsPerImage / 1e9
+            if json {
+                print(try jsonLine(["top1": round3(r.top1), "loss": round3(r.loss), "images": r.images,
+                                    "gflops_per_image": round3(gflops), "images_per_s": round2(r.imagesPerSecond), "model": model]))
+            } else {
+                print(String(format: "top-1 %.2f%%   loss %.4f   %d images   %.3f GFLOPs/image   %.1f images/s",
+                             r.top1, r.loss, r.images, gflops, r.imagesPerSecond))
+            }
+        }
+    }
+}

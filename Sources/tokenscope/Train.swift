@@ -1,0 +1,183 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+/// Set by SIGINT/SIGTERM; the training loop checks it between steps, writes a checkpoint and stops.
+nonisolated(unsafe) var stopRequested: Int32 = 0
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a ViT from scratch on Fashion-MNIST (or any IDX image set), resumably.",
+        discussion: """
+        AdamW (no decay on biases, norms, tokens, pos_embed), linear warm-up then cosine decay, label
+        smoothing, gradient clipping, random crop after zero padding and horizontal flip; seeded and
+        reproducible. Checkpoints (parameters, optimizer state, progress) are written atomically every
+        --checkpoint-minutes, at each epoch end and on Ctrl-C; --resume continues exactly where the
+        checkpoint stopped. Progress goes to stderr (a bar on a terminal, log lines otherwise) and, one
+        JSON object per line, to --log.
+
+        Example: tokenscope train --epochs 30 --config dim=96,depth=12,heads=3 --out fmnist-vit.safetensors
+        """
+    )
+
+    @Option(help: "Folder with the IDX files (train-images-idx3-ubyte.gz, ...).") var data: String = IDXDataset.defaultDirectory
+    @Option(help: "Architecture: comma-separated key=value of dim, depth, heads, patch, mlp (defaults dim=96,depth=12,heads=3,patch=2,mlp=4*dim).") var config: String = ""
+    @Option(help: "Epochs to train (the cosine schedule spans them all).") var epochs: Int = 30
+    @Option(help: "Images per step.") var batchSize: Int = 128
+    @Option(help: "Peak learning rate.") var lr: Float = 1e-3
+    @Option(help: "Warm-up steps (linear from 0).") var warmup: Int = 300
+    @Option(help: "AdamW weight decay.") var weightDecay: Float = 0.05
+    @Option(help: "Label smoothing.") var smoothing: Float = 0.1
+    @Option(help: "Random seed (weights, shuffles, augmentation).") var seed: UInt64 = 0
+    @Option(help: "Where the finished model goes (safetensors, timm names).") var out: String
+    @Option(help: "Checkpoint file (default: OUT with .ckpt.safetensors).") var checkpoint: String?
+    @Option(help: "Minutes between checkpoints.") var checkpointMinutes: Double = 5
+    @Option(help: "JSON-lines log (default: OUT with .log.jsonl).") var log: String?
+    @Flag(help: "Continue from the checkpoint.") var resume = false
+    @Option(help: "Stop after this many steps (for pilots; the schedule still spans --epochs).") var maxSteps: Int?
+    @Option(help: "Test images to score after each epoch (0 for none).") var testImages: Int = 10000
+    @Option(help: "Worker threads.") var threads: Int = defaultThreads
+
+    func validate() throws {
+        guard epochs >= 1, epochs <= 10000 else { throw ValidationError("--epochs must be between 1 and 10000") }
+        guard batchSize >= 1, batchSize <= 4096 else { throw ValidationError("--batch-size must be between 1 and 4096") }
+        guard lr > 0, lr < 1, weightDecay >= 0, smoothing >= 0, smoothing < 1 else { throw ValidationError("--lr, --weight-decay or --smoothing out of range") }
+        guard checkpointMinutes > 0 else { throw ValidationError("--checkpoint-minutes must be positive") }
+    }
+
+    var checkpointPath: String { checkpoint ?? Self.sibling(out, ".ckpt.safetensors") }
+    var logPath: String { log ?? Self.sibling(out, ".log.jsonl") }
+
+    static func sibling(_ path: String, _ suffix: String) -> String {
+        (path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) : path) + suffix
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let train = try IDXDataset.load(directory: data, split: .train)
+            let test = testImages > 0 ? try IDXDataset.load(directory: data, split: .test) : nil
+            let stats = BatchMaker.fashionMNISTStats(train)
+            let maker = BatchMaker(dataset: train, mean: stats.mean, std: stats.std)
+            let trainer: Trainer
+            if resume {
+                guard FileManager.default.fileExists(atPath: checkpointPath) else {
+                    throw EngineError("--resume: no checkpoint at \(checkpointPath); start without --resume or give --checkpoint")
+                }
+                trainer = try Trainer.resume(from: checkpointPath, data: maker, workers: threads)
+            } else {
+                let cfg = try Self.parseConfig(config, rows: train.rows, classes: 10)
+                let model = try ViTModel(config: cfg)
+                model.initializeForTraining(seed: seed)
+                var s = TrainSettings(epochs: epochs)
+                s.batchSize = batchSize; s.peakLR = lr; s.warmupSteps = warmup; s.weightDecay = weightDecay
+                s.labelSmoothing = smoothing; s.seed = seed
+                trainer = Trainer(model: model, data: maker, settings: s, workers: threads)
+            }
+            let meta = Self.modelMetadata(mean: stats.mean, std: stats.std)
+            let logFile = try JSONLinesLog(path: logPath)
+            signal(SIGINT) { _ in stopRequested = 1 }
+            signal(SIGTERM) { _ in stopRequested = 1 }
+            let progress = ProgressReporter(epochs: trainer.settings.epochs, totalSteps: trainer.totalSteps,
+                                            startStep: trainer.state.globalStep)
+            let c = trainer.model.config
+            progress.message("training \(c.depth) blocks, dim \(c.dim), \(c.heads) heads on \(train.count) images; step \(trainer.state.globalStep)/\(trainer.totalSteps); checkpoint \(checkpointPath)")
+            var lastSave = Clock.now()
+            var runLoss = 0.0, runCorrect = 0, runImages = 0, steps = 0
+            var sessionImages = 0
+            let sessionStart = Clock.now()
+            func save(_ why: String) throws {
+                try trainer.saveCheckpoint(to: checkpointPath, extraMetadata: meta)
+                lastSave = Clock.now()
+                _ = logFile.write(["event": "checkpoint", "why": why, "step": trainer.state.globalStep, "path": checkpointPath])
+            }
+            while !trainer.isFinished {
+                if let maxSteps, steps >= maxSteps { break }
+                let t0 = Clock.now()
+                let epochBefore = trainer.state.epoch
+                let r = trainer.step()
+                trainer.stateTime(add: Clock.now() - t0)
+                steps += 1
+                sessionImages += r.images
+                runLoss += r.loss * Double(r.images); runCorrect += r.correct; runImages += r.images
+                progress.update(epoch: epochBefore + 1, step: trainer.state.globalStep, loss: runLoss / Double(runImages),
+                                accuracy: 100 * Double(runCorrect) / Double(runImages), images: sessionImages)
+                if trainer.state.globalStep % 50 == 0 {
+                    _ = logFile.write(["event": "step", "step": trainer.state.globalStep, "epoch": epochBefore + 1,
+                                       "loss": runLoss / Double(runImages), "train_top1": 100 * Double(runCorrect) / Double(runImages),
+                                       "lr": Double(r.lr), "grad_norm": Double(r.gradNorm),
+                                       "images_per_s": Double(sessionImages) / (Clock.now() - sessionStart)])
+                    runLoss = 0; runCorrect = 0; runImages = 0
+                }
+                if trainer.state.epoch != epochBefore {
+                    var fields: [String: Any] = ["event": "epoch", "epoch": epochBefore + 1, "step": trainer.state.globalStep]
+                    if let test {
+                        let e = Self.evaluate(trainer.model, test, limit: testImages, mean: stats.mean, std: stats.std, threads: threads)
+                        trainer.recordTest(top1: e.top1)
+                        fields["test_top1"] = e.top1; fields["test_loss"] = e.loss
+                        progress.message(String(format: "epoch %d: test top-1 %.2f%% (loss %.4f) on %d images", epochBefore + 1, e.top1, e.loss, e.images))
+                    }
+                    _ = logFile.write(fields)
+                    try save("epoch")
+                } else if Clock.now() - lastSave > checkpointMinutes * 60 {
+                    try save("timer")
+                }
+                if stopRequested != 0 {
+                    try save("interrupted")
+                    progress.finish()
+                    printError("interrupted: checkpoint written to \(checkpointPath); continue with the same command and --resume")
+                    throw ExitCode(130)
+                }
+            }
+            progress.finish()
+            if !trainer.isFinished {
+                try save("max-steps")
+                print("stopped after \(steps) steps (--max-steps); checkpoint \(checkpointPath)")
+                return
+            }
+            var final = meta
+            if let test {
+                let e = Self.evaluate(trainer.model, test, limit: test.count, mean: stats.mean, std: stats.std, threads: threads)
+                final["test_top1"] = String(format: "%.2f", e.top1)
+                final["test_images"] = String(e.images)
+            }
+            final["training_command"] = "tokenscope " + CommandLine.arguments.dropFirst().joined(separator: " ")
+            final["train_settings"] = String(decoding: try JSONEncoder().encode(trainer.settings), as: UTF8.self)
+            try trainer.model.save(to: out, metadata: final, replacing: true)
+            _ = logFile.write(["event": "done", "out": out, "test_top1": final["test_top1"] ?? "n/a"])
+            print("wrote \(out)" + (final["test_top1"].map { " (test top-1 \($0)%)" } ?? ""))
+        }
+    }
+
+    /// Metadata that makes a Fashion-MNIST model self-describing for infer/eval/explore.
+    static func modelMetadata(mean: Float, std: Float) -> [String: String] {
+        let names = IDXDataset.fashionClassNames.map { "\"\($0)\"" }.joined(separator: ", ")
+        return ["mean": "[\(mean)]", "std": "[\(std)]", "crop_pct": "1.0", "labels": "[\(names)]",
+                "dataset": "Fashion-MNIST (Debian package dataset-fashion-mnist, MIT licence)"]
+    }
+
+    static func parseConfig(_ spec: String, rows: Int, classes: Int) throws -> ViTConfig {
+        var v: [String: Int] = ["dim": 96, "depth": 12, "heads": 3, "patch": 2]
+        for part in spec.split(separator: ",") where !part.isEmpty {
+            let kv = part.split(separator: "=")
+            guard kv.count == 2, let n = Int(kv[1]), ["dim", "depth", "heads", "patch", "mlp"].contains(String(kv[0])) else {
+                throw EngineError("--config: \"\(part)\" is not key=value with key dim, depth, heads, patch or mlp")
+            }
+            v[String(kv[0])] = n
+        }
+        let dim = v["dim"]!, heads = v["heads"]!
+        guard heads > 0, dim % heads == 0 else { throw EngineError("--config: heads \(heads) must divide dim \(dim)") }
+        let c = ViTConfig(imageSize: rows, patchSize: v["patch"]!, channels: 1, dim: dim, depth: v["depth"]!, heads: heads,
+                          mlpDim: v["mlp"] ?? 4 * dim, numClasses: classes)
+        try c.validate()
+        return c
+    }
+
+    static func evaluate(_ m: ViTModel, _ d: IDXDataset, limit: Int, mean: Float, std: Float, threads: Int) -> EvalResult {
+        let maker = BatchMaker(dataset: d, mean: mean, std: std)
+        let n = min(limit, d.count)
+        let labels = d.labels.prefix(n).map { Int32($0) }
+        return m.evaluate(count: n, labels: labels, batch: 100, workers: threads) { i, dst in
+            maker.writeImage(i, shiftY: 0, shiftX: 0, flip: false, into: dst)
+        }
+    }
+}
