@@ -40,5 +40,7 @@ let package = Package(
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "Engine"]),
+        // Drives the release binary (build it first: see the README's test command).
+        .testTarget(name: "CLITests", dependencies: ["Engine"]),
     ]
 )

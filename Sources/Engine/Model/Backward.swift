@@ -63,16 +63,37 @@ extension ViTModel {
                          afterAttentionBackward: ((Int, UnsafePointer<Float>) -> Void)? = nil) {
         precondition(acts.keepAllLayers, "backward: the forward pass must keep every layer's activations")
         precondition(b <= acts.batch && b <= s.batch, "backward: batch larger than the buffers")
-        let c = config, p = views, g = grads?.views
+        let c = config
         let workers = min(max(1, workers), s.maxWorkers)
         if workers > 1 { BLAS.threads = 1 }
-        let t = c.tokens, d = c.dim, inner = c.innerDim, m = c.mlpDim, h = c.heads, pre = c.prefixTokens, k = c.numClasses
-        let rows = b * t
+        let t = c.tokens
+        headBackward(acts, last: acts.layers[c.depth - 1].res2, tokens: t, scratch: s, grads: grads, dlogits: dlogits, batch: b)
+        for l in stride(from: c.depth - 1, through: 0, by: -1) {
+            blockBackward(l, input: acts.input(ofLayer: l), tokens: t, layer: acts.layers[l], scratch: s, grads: grads,
+                          batch: b, workers: workers, keyScores: scores != nil)
+            afterAttentionBackward?(l, s.datt)
+            if let scores {
+                let np = c.numPatches, h = c.heads, pre = c.prefixTokens
+                let norm = 1 / Float(b * h * t)
+                for j in 0..<np {
+                    var sum: Float = 0
+                    for job in 0..<(b * h) { sum += s.keyScores[job * t + pre + j] }
+                    scores[l * np + j] = sum * norm
+                }
+            }
+        }
+        if let grads { embedBackward(acts, scratch: s, grads: grads, batch: b, workers: workers) }
+    }
 
-        // Head: logits = LN(x)[:, 0] @ head^T + b (distilled: average with head_dist on row 1).
-        let last = acts.layers[c.depth - 1].res2
-        s.dres.update(repeating: 0, count: rows * d)
+    /// Head and final LayerNorm: writes d (last block output) [B, t, D] into `s.dres` (zero except
+    /// the prefix rows the head reads).
+    public func headBackward(_ acts: Activations, last: UnsafePointer<Float>, tokens t: Int, scratch s: BackwardScratch,
+                             grads: Gradients?, dlogits: UnsafePointer<Float>, batch b: Int) {
+        let c = config, p = views, g = grads?.views
+        let d = c.dim, pre = c.prefixTokens, k = c.numClasses
+        s.dres.update(repeating: 0, count: b * t * d)
         s.dlnf.update(repeating: 0, count: b * pre * d)
+        // logits = LN(x)[:, 0] @ head^T + b (distilled: the average with head_dist on row 1).
         let headScale: Float = c.distilled ? 0.5 : 1
         BLAS.sgemm(m: b, n: d, k: k, alpha: headScale, a: dlogits, lda: k, b: p.headW, ldb: d, beta: 0, c: s.dlnf, ldc: pre * d)
         if let g {
@@ -96,105 +117,105 @@ extension ViTModel {
                                          mean: acts.lnfMean + i * pre, rstd: acts.lnfRstd + i * pre, rows: pre, d: d, features: 0..<d)
             }
         }
+    }
 
-        for l in stride(from: c.depth - 1, through: 0, by: -1) {
-            let a = acts.layers[l]
-            let x = SendablePointer(acts.input(ofLayer: l))
-            let bp = p.blocks[l]
-            let gb = g?.blocks[l]
-            // MLP: res2 = res1 + fc2(gelu(fc1(ln2))). dres holds d res2.
-            Parallel.chunks(rows, workers: workers) { r in
-                let n = r.count, o = r.lowerBound
-                Linear.backwardInput(dinp: s.dmlp + o * m, dout: s.dres + o * d, weight: bp.fc2W, rows: n,
-                                     inFeatures: m, outFeatures: d, accumulate: false)
-            }
-            if let gb {
-                Parallel.chunks(d, workers: workers) { f in
-                    Linear.backwardParams(dweight: gb.fc2W, dbias: gb.fc2B, dout: s.dres, inp: a.gelu, rows: rows,
-                                          inFeatures: m, outFeatures: d, features: f)
-                }
-            }
-            Parallel.chunks(rows, workers: workers) { r in
-                let n = r.count, o = r.lowerBound
-                // d fc1 = d gelu * GELU'(fc1), in place, then fc1's input gradient.
-                let gin = s.dmlp + o * m
-                GELU.backwardInPlace(grad: gin, inp: a.fc1 + o * m, count: n * m)
-                Linear.backwardInput(dinp: s.dln + o * d, dout: gin, weight: bp.fc1W, rows: n,
-                                     inFeatures: d, outFeatures: m, accumulate: false)
-                // res1 gets the residual gradient plus LN2's input gradient.
-                (s.dres1 + o * d).update(from: s.dres + o * d, count: n * d)
-                LayerNorm.backwardInput(dinp: s.dres1 + o * d, dout: s.dln + o * d, inp: a.res1 + o * d,
-                                        mean: a.ln2Mean + o, rstd: a.ln2Rstd + o, weight: bp.norm2W, rows: n, d: d)
-                // Attention output projection: d attOut = d res1 @ Wproj.
-                Linear.backwardInput(dinp: s.dattOut + o * inner, dout: s.dres1 + o * d, weight: bp.projW, rows: n,
-                                     inFeatures: inner, outFeatures: d, accumulate: false)
-            }
-            if let gb {
-                Parallel.chunks(m, workers: workers) { f in
-                    Linear.backwardParams(dweight: gb.fc1W, dbias: gb.fc1B, dout: s.dmlp, inp: a.ln2, rows: rows,
-                                          inFeatures: d, outFeatures: m, features: f)
-                }
-                Parallel.chunks(d, workers: workers) { f in
-                    LayerNorm.backwardParams(dweight: gb.norm2W, dbias: gb.norm2B, dout: s.dln, inp: a.res1,
-                                             mean: a.ln2Mean, rstd: a.ln2Rstd, rows: rows, d: d, features: f)
-                    Linear.backwardParams(dweight: gb.projW, dbias: gb.projB, dout: s.dres1, inp: a.attOut, rows: rows,
-                                          inFeatures: inner, outFeatures: d, features: f)
-                }
-            }
-            // Attention core, per (image, head).
-            Parallel.indexedChunks(b * h, workers: workers) { w, r in
-                for job in r {
-                    let img = job / h, head = job % h
-                    Attention.backwardHead(dqkv: s.dqkv + img * t * 3 * inner, dA: s.datt + job * t * t,
-                                           dS: s.dS + w * t * t, keyScores: scores == nil ? nil : s.keyScores + job * t,
-                                           dout: s.dattOut + img * t * inner, att: a.att + job * t * t,
-                                           qkv: a.qkv + img * t * 3 * inner, head: head, tokens: t, heads: h,
-                                           headDim: c.headDim, scale: c.attentionScale)
-                }
-            }
-            afterAttentionBackward?(l, s.datt)
-            if let scores {
-                let np = c.numPatches
-                let norm = 1 / Float(b * h * t)
-                for j in 0..<np {
-                    var sum: Float = 0
-                    for job in 0..<(b * h) { sum += s.keyScores[job * t + pre + j] }
-                    scores[l * np + j] = sum * norm
-                }
-            }
-            // qkv projection and LN1; the block input gets the residual (d res1) plus LN1's gradient.
-            Parallel.chunks(rows, workers: workers) { r in
-                let n = r.count, o = r.lowerBound
-                Linear.backwardInput(dinp: s.dln + o * d, dout: s.dqkv + o * 3 * inner, weight: bp.qkvW, rows: n,
-                                     inFeatures: d, outFeatures: 3 * inner, accumulate: false)
-                (s.dres + o * d).update(from: s.dres1 + o * d, count: n * d)
-                LayerNorm.backwardInput(dinp: s.dres + o * d, dout: s.dln + o * d, inp: x.p + o * d,
-                                        mean: a.ln1Mean + o, rstd: a.ln1Rstd + o, weight: bp.norm1W, rows: n, d: d)
-            }
-            if let gb {
-                Parallel.chunks(3 * inner, workers: workers) { f in
-                    Linear.backwardParams(dweight: gb.qkvW, dbias: gb.qkvB, dout: s.dqkv, inp: a.ln1, rows: rows,
-                                          inFeatures: d, outFeatures: 3 * inner, features: f)
-                }
-                Parallel.chunks(d, workers: workers) { f in
-                    LayerNorm.backwardParams(dweight: gb.norm1W, dbias: gb.norm1B, dout: s.dln, inp: x.p,
-                                             mean: a.ln1Mean, rstd: a.ln1Rstd, rows: rows, d: d, features: f)
-                }
+    /// One block backward on `t` tokens. On entry `s.dres` [B, t, D] holds d (block output); on
+    /// return it holds d (block input), and `s.datt` holds d (attention probabilities) [B, H, t, t].
+    /// With `keyScores`, `s.keyScores` [B*H, t] gets sum over queries of dA * A for each key.
+    public func blockBackward(_ l: Int, input: UnsafePointer<Float>, tokens t: Int, layer a: Activations.Layer,
+                              scratch s: BackwardScratch, grads: Gradients?, batch b: Int, workers: Int, keyScores: Bool) {
+        let c = config, p = views
+        let d = c.dim, inner = c.innerDim, m = c.mlpDim, h = c.heads
+        let rows = b * t
+        let x = SendablePointer(UnsafeMutablePointer(mutating: input))
+        let bp = p.blocks[l]
+        let gb = grads?.views.blocks[l]
+        // MLP: res2 = res1 + fc2(gelu(fc1(ln2))). dres holds d res2.
+        Parallel.chunks(rows, workers: workers) { r in
+            let n = r.count, o = r.lowerBound
+            Linear.backwardInput(dinp: s.dmlp + o * m, dout: s.dres + o * d, weight: bp.fc2W, rows: n,
+                                 inFeatures: m, outFeatures: d, accumulate: false)
+        }
+        if let gb {
+            Parallel.chunks(d, workers: workers) { f in
+                Linear.backwardParams(dweight: gb.fc2W, dbias: gb.fc2B, dout: s.dres, inp: a.gelu, rows: rows,
+                                      inFeatures: m, outFeatures: d, features: f)
             }
         }
+        Parallel.chunks(rows, workers: workers) { r in
+            let n = r.count, o = r.lowerBound
+            // d fc1 = d gelu * GELU'(fc1), in place, then fc1's input gradient.
+            let gin = s.dmlp + o * m
+            GELU.backwardInPlace(grad: gin, inp: a.fc1 + o * m, count: n * m)
+            Linear.backwardInput(dinp: s.dln + o * d, dout: gin, weight: bp.fc1W, rows: n,
+                                 inFeatures: d, outFeatures: m, accumulate: false)
+            // res1 gets the residual gradient plus LN2's input gradient.
+            (s.dres1 + o * d).update(from: s.dres + o * d, count: n * d)
+            LayerNorm.backwardInput(dinp: s.dres1 + o * d, dout: s.dln + o * d, inp: a.res1 + o * d,
+                                    mean: a.ln2Mean + o, rstd: a.ln2Rstd + o, weight: bp.norm2W, rows: n, d: d)
+            // Attention output projection: d attOut = d res1 @ Wproj.
+            Linear.backwardInput(dinp: s.dattOut + o * inner, dout: s.dres1 + o * d, weight: bp.projW, rows: n,
+                                 inFeatures: inner, outFeatures: d, accumulate: false)
+        }
+        if let gb {
+            Parallel.chunks(m, workers: workers) { f in
+                Linear.backwardParams(dweight: gb.fc1W, dbias: gb.fc1B, dout: s.dmlp, inp: a.ln2, rows: rows,
+                                      inFeatures: d, outFeatures: m, features: f)
+            }
+            Parallel.chunks(d, workers: workers) { f in
+                LayerNorm.backwardParams(dweight: gb.norm2W, dbias: gb.norm2B, dout: s.dln, inp: a.res1,
+                                         mean: a.ln2Mean, rstd: a.ln2Rstd, rows: rows, d: d, features: f)
+                Linear.backwardParams(dweight: gb.projW, dbias: gb.projB, dout: s.dres1, inp: a.attOut, rows: rows,
+                                      inFeatures: inner, outFeatures: d, features: f)
+            }
+        }
+        // Attention core, per (image, head).
+        Parallel.indexedChunks(b * h, workers: workers) { w, r in
+            for job in r {
+                let img = job / h, head = job % h
+                Attention.backwardHead(dqkv: s.dqkv + img * t * 3 * inner, dA: s.datt + job * t * t,
+                                       dS: s.dS + w * t * t, keyScores: keyScores ? s.keyScores + job * t : nil,
+                                       dout: s.dattOut + img * t * inner, att: a.att + job * t * t,
+                                       qkv: a.qkv + img * t * 3 * inner, head: head, tokens: t, heads: h,
+                                       headDim: c.headDim, scale: c.attentionScale)
+            }
+        }
+        // qkv projection and LN1; the block input gets the residual (d res1) plus LN1's gradient.
+        Parallel.chunks(rows, workers: workers) { r in
+            let n = r.count, o = r.lowerBound
+            Linear.backwardInput(dinp: s.dln + o * d, dout: s.dqkv + o * 3 * inner, weight: bp.qkvW, rows: n,
+                                 inFeatures: d, outFeatures: 3 * inner, accumulate: false)
+            (s.dres + o * d).update(from: s.dres1 + o * d, count: n * d)
+            LayerNorm.backwardInput(dinp: s.dres + o * d, dout: s.dln + o * d, inp: x.p + o * d,
+                                    mean: a.ln1Mean + o, rstd: a.ln1Rstd + o, weight: bp.norm1W, rows: n, d: d)
+        }
+        if let gb {
+            Parallel.chunks(3 * inner, workers: workers) { f in
+                Linear.backwardParams(dweight: gb.qkvW, dbias: gb.qkvB, dout: s.dqkv, inp: a.ln1, rows: rows,
+                                      inFeatures: d, outFeatures: 3 * inner, features: f)
+            }
+            Parallel.chunks(d, workers: workers) { f in
+                LayerNorm.backwardParams(dweight: gb.norm1W, dbias: gb.norm1B, dout: s.dln, inp: x.p,
+                                         mean: a.ln1Mean, rstd: a.ln1Rstd, rows: rows, d: d, features: f)
+            }
+        }
+    }
 
-        // Embedding: x0 = cat(cls, [dist], patches @ W^T + b) + pos. dres holds d x0.
-        guard let g else { return }
+    /// Embedding backward: `s.dres` holds d x0 [B, T, D]; accumulates pos_embed, CLS/DIST and patch
+    /// embedding gradients.
+    public func embedBackward(_ acts: Activations, scratch s: BackwardScratch, grads g: Gradients, batch b: Int, workers: Int) {
+        let c = config, gv = g.views
+        let t = c.tokens, d = c.dim, pre = c.prefixTokens
         let np = c.numPatches, kk = c.patchDim
         for i in 0..<b {
             let dx = s.dres + i * t * d
-            for e in 0..<(t * d) { g.pos[e] += dx[e] }
-            for e in 0..<d { g.cls[e] += dx[e] }
-            if let gd = g.dist { for e in 0..<d { gd[e] += dx[d + e] } }
+            for e in 0..<(t * d) { gv.pos[e] += dx[e] }
+            for e in 0..<d { gv.cls[e] += dx[e] }
+            if let gd = gv.dist { for e in 0..<d { gd[e] += dx[d + e] } }
         }
         Parallel.chunks(d, workers: workers) { f in
             for i in 0..<b {
-                Linear.backwardParams(dweight: g.patchW, dbias: g.patchB, dout: s.dres + (i * t + pre) * d,
+                Linear.backwardParams(dweight: gv.patchW, dbias: gv.patchB, dout: s.dres + (i * t + pre) * d,
                                       inp: acts.patches + i * np * kk, rows: np, inFeatures: kk, outFeatures: d, features: f)
             }
         }

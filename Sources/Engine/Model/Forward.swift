@@ -58,62 +58,69 @@ extension ViTModel {
     public func forward(_ acts: Activations, images: UnsafePointer<Float>, batch b: Int, workers: Int = 2,
                         afterBlock: ((Int, Activations.Layer) -> Void)? = nil) {
         precondition(b <= acts.batch && acts.config == config, "forward: activations sized for another model or batch")
-        let c = config
         let workers = max(1, workers)
         if workers > 1 { BLAS.threads = 1 }
-        let t = c.tokens, d = c.dim, inner = c.innerDim, m = c.mlpDim, h = c.heads
-        let rows = b * t
-        let p = views
-
         embed(acts, images: images, batch: b, workers: workers)
-
-        for l in 0..<c.depth {
-            let a = acts.layers[l]
-            let x = SendablePointer(acts.input(ofLayer: l))
-            let bp = p.blocks[l]
-            // Rows in parallel: LN1 and the qkv projection.
-            Parallel.chunks(rows, workers: workers) { r in
-                let n = r.count, o = r.lowerBound
-                LayerNorm.forward(out: a.ln1 + o * d, mean: a.ln1Mean + o, rstd: a.ln1Rstd + o, inp: x.p + o * d,
-                                  weight: bp.norm1W, bias: bp.norm1B, rows: n, d: d, eps: c.lnEps)
-                Linear.forward(out: a.qkv + o * 3 * inner, inp: a.ln1 + o * d, weight: bp.qkvW, bias: bp.qkvB,
-                               rows: n, inFeatures: d, outFeatures: 3 * inner)
-            }
-            // (image, head, query block) jobs in parallel: attention. Queries are split only when
-            // there are too few (image, head) pairs to keep every worker busy.
-            let splits = b * h >= 4 * workers ? 1 : workers
-            Parallel.chunks(b * h * splits, workers: workers) { r in
-                for job in r {
-                    let pair = job / splits, part = job % splits
-                    let img = pair / h, head = pair % h
-                    Attention.forwardHead(out: a.attOut + img * t * inner, att: a.att + (img * h + head) * t * t,
-                                          qkv: a.qkv + img * t * 3 * inner, head: head, tokens: t,
-                                          queries: (t * part / splits)..<(t * (part + 1) / splits),
-                                          heads: h, headDim: c.headDim, scale: c.attentionScale)
-                }
-            }
-            // Rows in parallel: proj + residual, LN2, MLP + residual.
-            Parallel.chunks(rows, workers: workers) { r in
-                let n = r.count, o = r.lowerBound
-                (a.res1 + o * d).update(from: x.p + o * d, count: n * d)
-                Linear.forward(out: a.res1 + o * d, inp: a.attOut + o * inner, weight: bp.projW, bias: bp.projB,
-                               rows: n, inFeatures: inner, outFeatures: d, accumulate: true)
-                LayerNorm.forward(out: a.ln2 + o * d, mean: a.ln2Mean + o, rstd: a.ln2Rstd + o, inp: a.res1 + o * d,
-                                  weight: bp.norm2W, bias: bp.norm2B, rows: n, d: d, eps: c.lnEps)
-                Linear.forward(out: a.fc1 + o * m, inp: a.ln2 + o * d, weight: bp.fc1W, bias: bp.fc1B,
-                               rows: n, inFeatures: d, outFeatures: m)
-                GELU.forward(out: a.gelu + o * m, inp: a.fc1 + o * m, count: n * m)
-                (a.res2 + o * d).update(from: a.res1 + o * d, count: n * d)
-                Linear.forward(out: a.res2 + o * d, inp: a.gelu + o * m, weight: bp.fc2W, bias: bp.fc2B,
-                               rows: n, inFeatures: m, outFeatures: d, accumulate: true)
-            }
-            afterBlock?(l, a)
+        for l in 0..<config.depth {
+            blockForward(l, input: acts.input(ofLayer: l), tokens: config.tokens, into: acts.layers[l], batch: b, workers: workers)
+            afterBlock?(l, acts.layers[l])
         }
-        head(acts, batch: b)
+        head(acts, last: acts.layers[config.depth - 1].res2, tokens: config.tokens, batch: b)
+    }
+
+    /// One transformer block on `t` tokens per image (t <= config.tokens: token-compression methods
+    /// run blocks on fewer tokens), writing every intermediate into `a` and the output into `a.res2`.
+    ///
+    ///     x [B, t, D] -> res1 = x + proj(attn(LN1(x))) -> res2 = res1 + fc2(GELU(fc1(LN2(res1))))
+    ///
+    /// Call with BLAS at 1 thread when workers > 1 (`forward` does it).
+    public func blockForward(_ l: Int, input: UnsafePointer<Float>, tokens t: Int, into a: Activations.Layer,
+                             batch b: Int, workers: Int) {
+        let c = config
+        let d = c.dim, inner = c.innerDim, m = c.mlpDim, h = c.heads
+        let rows = b * t
+        let x = SendablePointer(UnsafeMutablePointer(mutating: input))
+        let bp = views.blocks[l]
+        // Rows in parallel: LN1 and the qkv projection.
+        Parallel.chunks(rows, workers: workers) { r in
+            let n = r.count, o = r.lowerBound
+            LayerNorm.forward(out: a.ln1 + o * d, mean: a.ln1Mean + o, rstd: a.ln1Rstd + o, inp: x.p + o * d,
+                              weight: bp.norm1W, bias: bp.norm1B, rows: n, d: d, eps: c.lnEps)
+            Linear.forward(out: a.qkv + o * 3 * inner, inp: a.ln1 + o * d, weight: bp.qkvW, bias: bp.qkvB,
+                           rows: n, inFeatures: d, outFeatures: 3 * inner)
+        }
+        // (image, head, query block) jobs in parallel: attention. Queries are split only when
+        // there are too few (image, head) pairs to keep every worker busy.
+        let splits = b * h >= 4 * workers ? 1 : workers
+        Parallel.chunks(b * h * splits, workers: workers) { r in
+            for job in r {
+                let pair = job / splits, part = job % splits
+                let img = pair / h, head = pair % h
+                Attention.forwardHead(out: a.attOut + img * t * inner, att: a.att + (img * h + head) * t * t,
+                                      qkv: a.qkv + img * t * 3 * inner, head: head, tokens: t,
+                                      queries: (t * part / splits)..<(t * (part + 1) / splits),
+                                      heads: h, headDim: c.headDim, scale: c.attentionScale)
+            }
+        }
+        // Rows in parallel: proj + residual, LN2, MLP + residual.
+        Parallel.chunks(rows, workers: workers) { r in
+            let n = r.count, o = r.lowerBound
+            (a.res1 + o * d).update(from: x.p + o * d, count: n * d)
+            Linear.forward(out: a.res1 + o * d, inp: a.attOut + o * inner, weight: bp.projW, bias: bp.projB,
+                           rows: n, inFeatures: inner, outFeatures: d, accumulate: true)
+            LayerNorm.forward(out: a.ln2 + o * d, mean: a.ln2Mean + o, rstd: a.ln2Rstd + o, inp: a.res1 + o * d,
+                              weight: bp.norm2W, bias: bp.norm2B, rows: n, d: d, eps: c.lnEps)
+            Linear.forward(out: a.fc1 + o * m, inp: a.ln2 + o * d, weight: bp.fc1W, bias: bp.fc1B,
+                           rows: n, inFeatures: d, outFeatures: m)
+            GELU.forward(out: a.gelu + o * m, inp: a.fc1 + o * m, count: n * m)
+            (a.res2 + o * d).update(from: a.res1 + o * d, count: n * d)
+            Linear.forward(out: a.res2 + o * d, inp: a.gelu + o * m, weight: bp.fc2W, bias: bp.fc2B,
+                           rows: n, inFeatures: m, outFeatures: d, accumulate: true)
+        }
     }
 
     /// im2col + GEMM per image straight into the token rows, then CLS/DIST and pos_embed.
-    func embed(_ acts: Activations, images: UnsafePointer<Float>, batch b: Int, workers: Int) {
+    public func embed(_ acts: Activations, images: UnsafePointer<Float>, batch b: Int, workers: Int) {
         let c = config, p = views
         let t = c.tokens, d = c.dim, np = c.numPatches, k = c.patchDim, pre = c.prefixTokens
         let imgSize = c.channels * c.imageSize * c.imageSize
@@ -140,10 +147,10 @@ extension ViTModel {
 
     /// Final LayerNorm on the prefix tokens only (LayerNorm is per token, and the head reads only
     /// CLS, plus DIST for distilled DeiT, whose logits are the average of the two heads).
-    func head(_ acts: Activations, batch b: Int) {
+    /// `last` [B, t, D] is the last block's output; its first `prefix` rows per image are read.
+    public func head(_ acts: Activations, last: UnsafePointer<Float>, tokens t: Int, batch b: Int) {
         let c = config, p = views
-        let t = c.tokens, d = c.dim, pre = c.prefixTokens, k = c.numClasses
-        let last = acts.layers[c.depth - 1].res2
+        let d = c.dim, pre = c.prefixTokens, k = c.numClasses
         for i in 0..<b {
             LayerNorm.forward(out: acts.lnf + i * pre * d, mean: acts.lnfMean + i * pre, rstd: acts.lnfRstd + i * pre,
                               inp: last + i * t * d, weight: p.normW, bias: p.normB, rows: pre, d: d, eps: c.lnEps)

@@ -1,0 +1,82 @@
+import Engine
+import Foundation
+import XCTest
+
+/// `tokenscope infer` and `bench` end to end, on the fixtures: outputs match the references and
+/// every kind of bad input gives one line on stderr and a non-zero exit.
+final class InferCLITests: XCTestCase {
+    func testInferWritesLogitsAttentionTokensAndScores() throws {
+        let out = CLI.temp("infer.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let o = try CLI.run(["infer", "--model", CLI.fixture("vit-s8.safetensors"), "--input", CLI.fixture("vit-s8.reference.safetensors"),
+                             "--out", out, "--attention", "--scores", "--labels-key", "labels"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let f = try SafeTensorsFile(path: out)
+        let ref = try SafeTensorsFile(path: CLI.fixture("vit-s8.reference.safetensors"))
+        func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? .infinity }
+        XCTAssertEqual(f.entries["logits"]?.shape, [2, 10])
+        XCTAssertLessThanOrEqual(maxDiff(try f.floats("logits"), try ref.floats("logits")), 1e-4)
+        for i in 0..<3 {
+            XCTAssertEqual(f.entries["attn.\(i)"]?.shape, [2, 3, 17, 17])
+            XCTAssertLessThanOrEqual(maxDiff(try f.floats("attn.\(i)"), try ref.floats("attn.\(i)")), 1e-5)
+            XCTAssertLessThanOrEqual(maxDiff(try f.floats("tokens.\(i)"), try ref.floats("tokens.\(i)")), 1e-5)
+            let s = try f.floats("score.\(i)"), e = try ref.floats("score.\(i)")
+            for j in e.indices { XCTAssertEqual(s[j], e[j], accuracy: 1e-4 * abs(e[j]) + 1e-9, "score.\(i)[\(j)]") }
+        }
+    }
+
+    func testJSONTopFive() throws {
+        let o = try CLI.run(["infer", "--model", CLI.fixture("vit-s8.safetensors"), "--input", CLI.fixture("vit-s8.reference.safetensors"), "--json"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let rows = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [[String: Any]]
+        XCTAssertEqual(rows?.count, 2)
+        let top = rows?.first?["top5"] as? [[String: Any]]
+        XCTAssertEqual(top?.count, 5)
+        let probs = top?.compactMap { $0["prob"] as? Double } ?? []
+        XCTAssertEqual(probs, probs.sorted(by: >))
+        XCTAssertEqual(top?.first?["name"] as? String, "class \(top?.first?["class"] as? Int ?? -1)")
+    }
+
+    func testBadInputs() throws {
+        let model = CLI.fixture("vit-s8.safetensors")
+        assertCleanFailure(try CLI.run(["infer", "--model", "/nonexistent.safetensors", "--input", model, "--json"]), ["no such file"])
+        let junk = CLI.temp("junk.safetensors")
+        try Data("this is not a model".utf8).write(to: URL(fileURLWithPath: junk))
+        defer { try? FileManager.default.removeItem(atPath: junk) }
+        assertCleanFailure(try CLI.run(["infer", "--model", junk, "--input", model, "--json"]), ["not a valid safetensors file"])
+        // The model file itself as input: no tensor named "input".
+        assertCleanFailure(try CLI.run(["infer", "--model", model, "--input", model, "--json"]), ["no tensor \"input\"", "--input-key"])
+        // Wrong shape: the pm-p8 batch is 64x64.
+        assertCleanFailure(try CLI.run(["infer", "--model", model, "--input", CLI.fixture("pm-p8.reference.safetensors"), "--json"]),
+                           ["has shape [2, 3, 64, 64]", "expected [B, 3, 32, 32]"])
+        assertCleanFailure(try CLI.run(["infer", "--model", model, "--input", CLI.fixture("vit-s8.reference.safetensors"),
+                                        "--json", "--scores", "--labels-key", "logits"]), ["labels"])
+        assertCleanFailure(try CLI.run(["infer", "--model", model, "/nonexistent.png", "--json"]), ["/nonexistent.png"])
+        assertCleanFailure(try CLI.run(["infer", "--model", model, junk, "--json"]), [junk])
+        assertCleanFailure(try CLI.run(["infer", "--model", model, "--input", CLI.fixture("vit-s8.reference.safetensors"),
+                                        "--out", "/nonexistent-dir/out.safetensors"]), ["cannot write /nonexistent-dir/out.safetensors"])
+        let noArgs = try CLI.run(["infer", "--model", model])
+        XCTAssertNotEqual(noArgs.status, 0)
+        XCTAssertTrue(noArgs.stderr.contains("give PNG images or --input"), noArgs.stderr)
+    }
+
+    func testBenchJSON() throws {
+        let o = try CLI.run(["bench", "--model", CLI.fixture("vit-s8.safetensors"), "--batch", "3", "--seconds", "0.2", "--json"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let obj = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+        for key in ["images_per_s", "ms_per_batch", "batch", "threads", "gflops_per_image", "blas_core"] {
+            XCTAssertNotNil(obj?[key], key)
+        }
+        XCTAssertEqual(obj?["batch"] as? Int, 3)
+        XCTAssertGreaterThan(obj?["images_per_s"] as? Double ?? 0, 0)
+        let b = try CLI.run(["bench", "--model", CLI.fixture("vit-s8.safetensors"), "--backward", "--seconds", "0.2", "--json"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        XCTAssertTrue(b.stdout.contains("\"work\":\"scores\""), b.stdout)
+    }
+
+    func testVersionShowsBLASCore() throws {
+        let o = try CLI.run(["--version"])
+        XCTAssertEqual(o.status, 0)
+        XCTAssertTrue(o.stdout.contains("OpenBLAS core"), o.stdout)
+    }
+}
