@@ -1,0 +1,163 @@
+import Engine
+import Foundation
+
+/// A Prune and Merge model: a dense timm ViT plus, for some blocks, the merge/recover matrices and
+/// token mask (official tensor names `blocks.{i}.attn.merge_matrix`, `recover_matrix`, `token_mask`,
+/// `bias`). Loads official checkpoints converted to safetensors and TokenScope's own.
+public final class PMModel: @unchecked Sendable {
+    public let dense: ViTModel
+    /// Per block: nil where the block runs densely.
+    public private(set) var blocks: [PMBlock?]
+    public var metadata: [String: String]
+
+    static let suffixes = ["attn.merge_matrix", "attn.recover_matrix", "attn.token_mask", "attn.bias"]
+
+    static func isPMTensor(_ name: String) -> Bool {
+        name.hasPrefix("blocks.") && suffixes.contains { name.hasSuffix("." + $0) }
+    }
+
+    public init(dense: ViTModel, blocks: [PMBlock], metadata: [String: String] = [:]) throws {
+        self.dense = dense
+        self.metadata = metadata
+        var per = [PMBlock?](repeating: nil, count: dense.config.depth)
+        for b in blocks {
+            try Self.check(b, dense.config, source: "plan")
+            per[b.block] = b
+        }
+        self.blocks = per
+    }
+
+    /// Loads a checkpoint with merge matrices (any subset of blocks). A file without any is refused:
+    /// it is a dense model.
+    public convenience init(path: String, heads: Int? = nil) throws {
+        let file = try SafeTensorsFile(path: path)
+        let dense = try ViTModel(file: file, heads: heads, ignoring: Self.isPMTensor)
+        let c = dense.config
+        var blocks: [PMBlock] = []
+        for i in 0..<c.depth {
+            let p = "blocks.\(i).attn."
+            guard let m = file.entries[p + "merge_matrix"] else {
+                for s in Self.suffixes where file.contains("blocks.\(i)." + s) {
+                    throw EngineError("\(path): blocks.\(i) has \(s) but no merge_matrix")
+                }
+                continue
+            }
+            let n = c.tokens
+            guard m.shape.count == 2, m.shape[1] == n, m.shape[0] >= c.prefixTokens, m.shape[0] <= n else {
+                throw EngineError("\(path): \(p)merge_matrix has shape \(shapeString(m.shape)), expected [C, \(n)] with \(c.prefixTokens) <= C <= \(n) for this model")
+            }
+            let ch = m.shape[0]
+            func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
+                guard let e = file.entries[p + name] else { throw EngineError("\(path): missing \(p)\(name) (expected \(shapeString(shape)))") }
+                guard e.shape == shape else {
+                    throw EngineError("\(path): \(p)\(name) has shape \(shapeString(e.shape)), expected \(shapeString(shape))")
+                }
+                return try file.floats(p + name)
+            }
+            let mask = try tensor("token_mask", [n])
+            let bias = file.contains(p + "bias") ? try tensor("bias", [ch]) : [Float](repeating: 0, count: ch)
+            blocks.append(PMBlock(block: i, tokens: n, channels: ch, tokenMask: mask, merge: try tensor("merge_matrix", [ch, n]),
+                                  recover: try tensor("recover_matrix", [n, ch]), bias: bias, layout: nil))
+        }
+        guard !blocks.isEmpty else {
+            throw EngineError("\(path) has no merge matrices (a dense model); compress it with `tokenscope compress` first")
+        }
+        try self.init(dense: dense, blocks: blocks, metadata: file.metadata)
+        // Recover the layout (groups) when the matrices are still a plan's: one nonzero per column.
+        for i in self.blocks.indices { if let b = self.blocks[i] { self.blocks[i]?.layout = Self.inferLayout(b, c) } }
+    }
+
+    static func check(_ b: PMBlock, _ c: ViTConfig, source: String) throws {
+        let n = c.tokens
+        guard b.block >= 0, b.block < c.depth, b.tokens == n, b.channels >= c.prefixTokens, b.channels <= n,
+              b.tokenMask.count == n, b.merge.count == b.channels * n, b.recover.count == n * b.channels, b.bias.count == b.channels else {
+            throw EngineError("\(source): block \(b.block)'s matrices do not match this model (\(n) tokens, \(c.depth) blocks)")
+        }
+        guard b.tokenMask.allSatisfy({ $0 == 0 || $0 == 1 }) else { throw EngineError("\(source): block \(b.block)'s token_mask holds values other than 0 and 1") }
+        guard b.merge.allSatisfy(\.isFinite), b.recover.allSatisfy(\.isFinite) else {
+            throw EngineError("\(source): block \(b.block)'s matrices hold NaN or infinite values")
+        }
+    }
+
+    /// Centers and members from a merge matrix whose columns have at most one nonzero weight. The
+    /// center of a group is its largest weight, which a plan sets to s / (s + 1e-8), 1 up to rounding.
+    static func inferLayout(_ b: PMBlock, _ c: ViTConfig) -> PMBlock.Layout? {
+        let pre = c.prefixTokens, n = b.tokens, p = c.numPatches, groups = b.channels - pre
+        var rowOf = [Int](repeating: -1, count: p)
+        for j in 0..<p {
+            for r in pre..<b.channels where b.merge[r * n + pre + j] != 0 {
+                if rowOf[j] >= 0 { return nil }
+                rowOf[j] = r - pre
+            }
+            if b.tokenMask[pre + j] == 0 && rowOf[j] >= 0 { return nil }
+        }
+        var centers = [Int](repeating: -1, count: groups)
+        for j in 0..<p where rowOf[j] >= 0 {
+            let g = rowOf[j]
+            if centers[g] < 0 || b.merge[(pre + g) * n + pre + j] > b.merge[(pre + g) * n + pre + centers[g]] { centers[g] = j }
+        }
+        guard centers.enumerated().allSatisfy({ $1 >= 0 && abs(b.merge[(pre + $0) * n + pre + $1] - 1) < 1e-4 }) else { return nil }
+        let states: [PMBlock.PatchState] = (0..<p).map { j in
+            if b.tokenMask[pre + j] == 0 { return .pruned }
+            let g = rowOf[j]
+            if g < 0 { return .unassigned }
+            return centers[g] == j ? .center(group: g) : .merged(group: g, weight: b.merge[(pre + g) * n + pre + j])
+        }
+        return PMBlock.Layout(centers: centers, states: states)
+    }
+
+    /// Tokens each block runs on (C for compressed blocks, N otherwise), CLS included.
+    public var channels: [Int] { blocks.enumerated().map { $1?.channels ?? dense.config.tokens } }
+
+    /// Writes the compressed model in the official tensor names, F32, atomically.
+    public func save(to path: String, metadata extra: [String: String]) throws {
+        var meta = extra
+        meta["format"] = "pt"
+        meta["config"] = dense.config.metadataJSON
+        meta["channels"] = "[" + channels.map(String.init).joined(separator: ", ") + "]"
+        meta["merge_list"] = "[" + blocks.compactMap { $0?.block }.map(String.init).joined(separator: ", ") + "]"
+        meta["head_dim"] = String(dense.config.headDim)
+        for k in ["mean", "std", "crop_pct", "labels"] where meta[k] == nil { meta[k] = dense.metadata[k] }
+        var w = SafeTensorsWriter(metadata: meta)
+        for item in dense.table.items {
+            w.add(item.name, shape: item.shape, data: UnsafeBufferPointer(start: dense.params.base + item.offset, count: item.count))
+            if item.name.hasSuffix("attn.proj.bias"), let i = Int(item.name.split(separator: ".")[1]), let b = blocks[i] {
+                let p = "blocks.\(i).attn."
+                w.add(p + "merge_matrix", shape: [b.channels, b.tokens], data: b.merge)
+                w.add(p + "recover_matrix", shape: [b.tokens, b.channels], data: b.recover)
+                w.add(p + "token_mask", shape: [b.tokens], data: b.tokenMask)
+                w.add(p + "bias", shape: [b.channels], data: b.bias)
+            }
+        }
+        try w.write(to: path)
+    }
+
+    /// Multiply-adds x 2 per image, counted honestly: every block at its token count, the merge and
+    /// recover products, patch embedding, and the head once.
+    public var flopsPerImage: Double {
+        let c = dense.config
+        let d = Double(c.dim), i = Double(c.innerDim), m = Double(c.mlpDim), n = Double(c.tokens)
+        var total = Double(c.numPatches) * Double(c.patchDim) * d + Double(c.prefixTokens) * d * Double(c.numClasses)
+        for ch in channels {
+            let t = Double(ch)
+            total += t * d * 3 * i + 2 * t * t * i + t * i * d + 2 * t * d * m
+        }
+        for b in blocks.compactMap({ $0 }) { total += 2 * Double(b.channels) * n * d }
+        return 2 * total
+    }
+
+    /// The official code's `flops()` (pm-vit/tmvit.py), reported as it is: per block 3cDC + cDc + Hcc +
+    /// cDc + cDC (attention, D = H*64 there) + 2cC4C (MLP), plus 196*1000*C for the classifier (the
+    /// official code multiplies by the patch count); no patch embedding, no merge/recover. MACs, not x 2.
+    public var officialFlops: Double {
+        let c = dense.config
+        let cd = Double(c.dim), inner = Double(c.innerDim), h = Double(c.heads), m = Double(c.mlpDim)
+        var total = Double(c.numPatches) * Double(c.numClasses) * cd
+        for ch in channels {
+            let t = Double(ch)
+            total += 3 * t * inner * cd + t * inner * t + h * t * t + t * inner * t + t * inner * cd
+            total += t * cd * m + t * m * cd
+        }
+        return total
+    }
+}
