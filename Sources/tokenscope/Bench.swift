@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compression
 import Engine
 import Foundation
 
@@ -33,24 +34,40 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let m: ViTModel
+            let any: AnyModel
             if let model {
-                m = try ViTModel(path: model, heads: heads)
+                any = try AnyModel(path: model, heads: heads)
             } else {
-                m = try ViTModel(config: try parseArch(arch ?? ""))
+                let m = try ViTModel(config: try parseArch(arch ?? ""))
                 m.initializeForTraining(seed: 0)
+                any = .dense(m)
             }
+            let m = any.vit
             let c = m.config
             let work: BenchRunner.Work = backward ? .scores : (train ? .train : .forward)
-            let result = BenchRunner.run(work, model: m, batch: batch, threads: threads, seconds: seconds)
+            let result: BenchRunner.Result
+            switch (any, work) {
+            case (.pm, .forward):
+                let runner = any.runner(batch: batch)
+                let input = BenchRunner.randomInput(count: batch * c.channels * c.imageSize * c.imageSize)
+                if threads == 1 { BLAS.threads = 1 }
+                result = input.withUnsafeBufferPointer { x in
+                    BenchRunner.measure(batch: batch, seconds: seconds) { runner.forward(images: x.baseAddress!, batch: batch, workers: threads) }
+                }
+            case (.pm, _):
+                throw EngineError("--backward and --train time dense models; give the dense model file")
+            default:
+                result = BenchRunner.run(work, model: m, batch: batch, threads: threads, seconds: seconds)
+            }
             let name = model ?? "arch \(arch ?? "")"
             let blas = BLAS.configure()
-            let gflops = c.flopsPerImage / 1e9
+            let gflops = any.flopsPerImage / 1e9, official = any.officialFlops / 1e9
             if json {
                 let obj: [String: Any] = [
                     "model": name, "work": work.rawValue, "batch": batch, "threads": threads,
                     "images_per_s": round2(result.imagesPerSecond), "ms_per_batch": round3(result.msPerBatch),
                     "ms_per_batch_best": round3(result.bestMs), "gflops_per_image": round3(gflops),
+                    "gflops_official": round3(official), "gflops_dense": round3(c.flopsPerImage / 1e9), "kind": any.kind,
                     "gflops_per_s": round2(gflops * result.imagesPerSecond), "runs": result.runs,
                     "blas_core": blas.core, "engine": "tokenscope",
                 ]
@@ -59,7 +76,8 @@ struct Bench: ParsableCommand {
                 print("model      \(name)  (\(c.depth) blocks, dim \(c.dim), \(c.heads) heads, \(c.tokens) tokens)")
                 print("work       \(work.rawValue)   batch \(batch)   threads \(threads)   BLAS core \(blas.core)")
                 print(String(format: "speed      %.2f images/s   %.3f ms/batch (best %.3f)   %d runs", result.imagesPerSecond, result.msPerBatch, result.bestMs, result.runs))
-                print(String(format: "compute    %.3f GFLOPs/image   %.1f GFLOP/s", gflops, gflops * result.imagesPerSecond))
+                print(String(format: "compute    %.3f GFLOPs/image (", gflops) + any.kind +
+                      String(format: "; dense %.3f; official formula %.3f GMACs)   %.1f GFLOP/s", c.flopsPerImage / 1e9, official, gflops * result.imagesPerSecond))
             }
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compression
 import Engine
 import Foundation
 
@@ -8,7 +9,10 @@ struct Eval: ParsableCommand {
         discussion: """
         The model must take 1-channel images of the data's size (28x28); images are normalised with
         the mean/std in the model's metadata. Prints top-1 (percent), mean cross-entropy, GFLOPs per
-        image and images/s. --json prints one object with top1, loss, images, gflops_per_image, images_per_s.
+        image and images/s. Prune and Merge files run compressed; GFLOPs are then shown for the dense
+        and the compressed model, counted honestly (merge/recover included) and by the official formula.
+        --json prints one object with top1, loss, images, gflops_per_image (honest), gflops_official,
+        gflops_dense and images_per_s.
         """
     )
 
@@ -26,21 +30,28 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let m = try ViTModel(path: model)
+            let any = try AnyModel(path: model)
+            let m = any.vit
             let test = try IDXDataset.load(directory: data, split: .test)
             let c = m.config
             guard c.channels == 1, c.imageSize == test.rows, test.rows == test.cols else {
                 throw EngineError("\(model) takes \(c.channels)x\(c.imageSize)x\(c.imageSize) images but \(data) holds 1x\(test.rows)x\(test.cols); eval needs a model trained on this data")
             }
             guard c.numClasses >= 10 else { throw EngineError("\(model) has \(c.numClasses) classes; the data has 10") }
-            let r = Train.evaluate(m, test, limit: limit ?? test.count, mean: m.preprocessing.mean[0], std: m.preprocessing.std[0], threads: threads)
-            let gflops = c.flopsPerImage / 1e9
+            let n = min(limit ?? test.count, test.count)
+            let maker = BatchMaker(dataset: test, mean: m.preprocessing.mean[0], std: m.preprocessing.std[0])
+            let runner = any.runner(batch: min(batch, n))
+            let r = ViTModel.evaluate(config: c, count: n, labels: test.labels.prefix(n).map { Int32($0) }, batch: min(batch, n),
+                                      image: { i, dst in maker.writeImage(i, shiftY: 0, shiftX: 0, flip: false, into: dst) },
+                                      run: { x, b in runner.forward(images: x, batch: b, workers: threads) })
+            let gflops = any.flopsPerImage / 1e9, official = any.officialFlops / 1e9, dense = c.flopsPerImage / 1e9
             if json {
-                print(try jsonLine(["top1": round3(r.top1), "loss": round3(r.loss), "images": r.images,
-                                    "gflops_per_image": round3(gflops), "images_per_s": round2(r.imagesPerSecond), "model": model]))
+                print(try jsonLine(["top1": round3(r.top1), "loss": round3(r.loss), "images": r.images, "kind": any.kind,
+                                    "gflops_per_image": round3(gflops), "gflops_official": round3(official), "gflops_dense": round3(dense),
+                                    "images_per_s": round2(r.imagesPerSecond), "model": model]))
             } else {
-                print(String(format: "top-1 %.2f%%   loss %.4f   %d images   %.3f GFLOPs/image   %.1f images/s",
-                             r.top1, r.loss, r.images, gflops, r.imagesPerSecond))
+                print(String(format: "top-1 %.2f%%   loss %.4f   %d images   %.1f images/s", r.top1, r.loss, r.images, r.imagesPerSecond))
+                print(String(format: "GFLOPs/image %.3f (", gflops) + any.kind + String(format: "; dense %.3f)   official formula %.3f GMACs", dense, official))
             }
         }
     }

@@ -24,9 +24,7 @@ public enum BenchRunner {
 
     public static func run(_ work: Work, model: ViTModel, batch: Int, threads: Int, seconds: Double) -> Result {
         let c = model.config, k = c.numClasses
-        var rng = SplitMix64(seed: 0)
-        let n = batch * c.channels * c.imageSize * c.imageSize
-        let input = (0..<n).map { _ in rng.nextNormal() }
+        let input = randomInput(count: batch * c.channels * c.imageSize * c.imageSize)
         let labels = (0..<batch).map { Int32($0 % k) }
         let acts = Activations(config: c, batch: batch, keepAllLayers: work != .forward)
         let scratch = work == .forward ? nil : BackwardScratch(config: c, batch: batch, maxWorkers: threads)
@@ -57,28 +55,39 @@ public enum BenchRunner {
                                    scores: work == .scores ? sc.baseAddress : nil)
                 }
             }
-            // Warm-up: first touches of the arena, BLAS thread start, caches.
-            let warm = Clock.now()
-            var w = 0
-            while w < 3 || (Clock.now() - warm < 0.5 && w < 50) {
-                once()
-                w += 1
-            }
-            var runs = 0
-            var best = Double.infinity
-            let start = Clock.now()
-            var elapsed = 0.0
-            repeat {
-                let t0 = Clock.now()
-                once()
-                best = min(best, Clock.now() - t0)
-                runs += 1
-                elapsed = Clock.now() - start
-            } while elapsed < seconds
-            var r = Result(runs: runs, seconds: elapsed, bestMs: best * 1000)
-            r.imagesPerSecond = Double(runs * batch) / elapsed
-            return r
+            return measure(batch: batch, seconds: seconds, once)
         }
+    }
+
+    /// Times `once` (which processes `batch` images): a warm-up of at least 3 runs or 0.5 s (arena
+    /// first touches, BLAS thread start, caches), then runs until `seconds` have passed.
+    public static func measure(batch: Int, seconds: Double, _ once: () -> Void) -> Result {
+        let warm = Clock.now()
+        var w = 0
+        while w < 3 || (Clock.now() - warm < 0.5 && w < 50) {
+            once()
+            w += 1
+        }
+        var runs = 0
+        var best = Double.infinity
+        let start = Clock.now()
+        var elapsed = 0.0
+        repeat {
+            let t0 = Clock.now()
+            once()
+            best = min(best, Clock.now() - t0)
+            runs += 1
+            elapsed = Clock.now() - start
+        } while elapsed < seconds
+        var r = Result(runs: runs, seconds: elapsed, bestMs: best * 1000)
+        r.imagesPerSecond = Double(runs * batch) / elapsed
+        return r
+    }
+
+    /// A fixed random batch (seed 0, standard normal), the input every benchmark uses.
+    public static func randomInput(count: Int) -> [Float] {
+        var rng = SplitMix64(seed: 0)
+        return (0..<count).map { _ in rng.nextNormal() }
     }
 }
 

@@ -12,12 +12,22 @@ public struct EvalResult: Sendable {
 }
 
 extension ViTModel {
-    /// `images(i, dst)` writes image i (preprocessed, [C, S, S]) into dst; labels[i] is its class.
+    /// `image(i, dst)` writes image i (preprocessed, [C, S, S]) into dst; labels[i] is its class.
     public func evaluate(count: Int, labels: [Int32], batch: Int = 64, workers: Int = 2,
                          image: (Int, UnsafeMutablePointer<Float>) -> Void) -> EvalResult {
-        let c = config, per = c.channels * c.imageSize * c.imageSize, k = c.numClasses
         let bsz = max(1, min(batch, count))
-        let acts = Activations(config: c, batch: bsz, keepAllLayers: false)
+        let acts = Activations(config: config, batch: bsz, keepAllLayers: false)
+        return Self.evaluate(config: config, count: count, labels: labels, batch: bsz, image: image) { x, b in
+            forward(acts, images: x, batch: b, workers: workers)
+            return UnsafePointer(acts.logits)
+        }
+    }
+
+    /// The same for any forward pass (`run(images, b)` returns logits [b, classes]), e.g. a compressed model's.
+    public static func evaluate(config c: ViTConfig, count: Int, labels: [Int32], batch bsz: Int,
+                                image: (Int, UnsafeMutablePointer<Float>) -> Void,
+                                run: (UnsafePointer<Float>, Int) -> UnsafePointer<Float>) -> EvalResult {
+        let per = c.channels * c.imageSize * c.imageSize, k = c.numClasses
         var input = [Float](repeating: 0, count: bsz * per)
         var probs = [Float](repeating: 0, count: bsz * k)
         var correct = 0
@@ -28,12 +38,12 @@ extension ViTModel {
             let b = min(bsz, count - start)
             input.withUnsafeMutableBufferPointer { buf in
                 for i in 0..<b { image(start + i, buf.baseAddress! + i * per) }
-                forward(acts, images: buf.baseAddress!, batch: b, workers: workers)
             }
+            let logits = input.withUnsafeBufferPointer { run($0.baseAddress!, b) }
             let lab = Array(labels[start..<(start + b)])
-            lossSum += Double(b) * CrossEntropy.forward(probs: &probs, logits: acts.logits, labels: lab, batch: b, classes: k, smoothing: 0)
+            lossSum += Double(b) * CrossEntropy.forward(probs: &probs, logits: logits, labels: lab, batch: b, classes: k, smoothing: 0)
             for i in 0..<b {
-                let z = acts.logits + i * k
+                let z = logits + i * k
                 var best = 0
                 for j in 1..<k where z[j] > z[best] { best = j }
                 if best == Int(lab[i]) { correct += 1 }
