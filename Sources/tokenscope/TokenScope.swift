@@ -17,8 +17,29 @@ struct TokenScope: ParsableCommand {
         recognise the CPU (see `tokenscope --version`). OPENBLAS_CORETYPE, if set, is respected.
         """,
         version: TokenScope.versionString,
-        subcommands: [Bench.self, Train.self, Eval.self]
+        subcommands: [Bench.self, Train.self, Eval.self, Calibrate.self, Compress.self]
     )
+
+    /// Like ArgumentParser's default `main`, but a failure prints one line on stderr (the usage text
+    /// stays behind `--help`), as every TokenScope error does.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? ""
+            if !message.isEmpty {
+                let sub = CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") } ?? ""
+                printError(message + " (see `tokenscope \(sub.isEmpty ? "" : sub + " ")--help`)")
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
 
     static var versionString: String {
         let s = BLAS.configure()

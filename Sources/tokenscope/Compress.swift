@@ -1,0 +1,96 @@
+import ArgumentParser
+import Compression
+import Engine
+import Foundation
+
+struct Compress: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make a Prune and Merge model from a dense one: plan from scores, merge and recover matrices.",
+        discussion: """
+        Scores come from --ranks (seq_ranks.{i} per block, as `calibrate` or the official code writes
+        them) or are computed here from --data. Per block the scores are L2-normalised and weighted by
+        (1 - 0.025 i); over all compressed blocks the lowest int(P * prune) * L are pruned and the highest
+        int(P * keep) * L become group centers (P patches, L blocks). Grouping `grid` (default) keeps
+        every group inside one grid row and clips it at both row edges; `official` reproduces the
+        official code exactly, its quirks included. Kept tokens with no center in reach pass through the
+        block like pruned ones. Writes the official tensor names (blocks.{i}.attn.merge_matrix,
+        recover_matrix, token_mask, bias) plus metadata (channels, blocks, keep, prune, grouping, source).
+        """
+    )
+
+    @Option(help: "Dense model (safetensors).") var model: String
+    @Option(help: "Ranks file (seq_ranks.{i}).") var ranks: String?
+    @Option(help: "Compute ranks from this IDX folder instead.") var data: String?
+    @Option(help: "Images for computing ranks with --data.") var images: Int = 4096
+    @Option(help: "Fraction of patches per block that become group centers (0 < keep < 1).") var keep: Double
+    @Option(help: "Fraction of patches per block pruned (skip the block).") var prune: Double = 0.1
+    @Option(help: "Blocks to compress, e.g. 0-11 or 2,4,6 (default all).") var blocks: String?
+    @Option(help: "Grouping: grid (default) or official.") var grouping: String = "grid"
+    @Option(help: "Centers per compressed block, comma-separated, instead of the global keep threshold.") var keepPerBlock: String?
+    @Option(help: "Output PM model (safetensors).") var out: String
+    @Option(help: "Worker threads.") var threads: Int = defaultThreads
+
+    func validate() throws {
+        guard keep > 0, keep < 1 else { throw ValidationError("--keep must be in (0, 1)") }
+        guard prune >= 0, prune < 1 else { throw ValidationError("--prune must be in [0, 1)") }
+        guard keep + prune <= 1 else { throw ValidationError("--keep + --prune must not exceed 1") }
+        guard (ranks == nil) != (data == nil) else { throw ValidationError("give exactly one of --ranks FILE and --data DIR") }
+        guard PMPlanner.Grouping(rawValue: grouping) != nil else { throw ValidationError("--grouping must be grid or official") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let m = try ViTModel(path: model)
+            let c = m.config
+            let blockList = try Self.parseBlocks(blocks, depth: c.depth)
+            let r: [[Double]]
+            if let ranks {
+                r = try Calibration.load(path: ranks, for: c)
+            } else {
+                let train = try IDXDataset.load(directory: data ?? IDXDataset.defaultDirectory, split: .train)
+                guard c.channels == 1, c.imageSize == train.rows else { throw EngineError("\(model) does not take this data's \(train.rows)x\(train.cols) gray images") }
+                let maker = BatchMaker(dataset: train, mean: m.preprocessing.mean[0], std: m.preprocessing.std[0])
+                var rng = SplitMix64(seed: 0)
+                let order = BatchMaker.permutation(count: train.count, rng: &rng)
+                r = Calibration.run(model: m, count: min(images, train.count), batch: 64, workers: threads) { start, k, img, lab in
+                    var unused = SplitMix64(seed: 0)
+                    maker.fill(indices: order[start..<(start + k)], into: img, labels: lab, augment: nil, rng: &unused)
+                }.seqRanks
+            }
+            var o = PMPlanner.Options(keep: keep, prune: prune, blocks: blockList, grouping: PMPlanner.Grouping(rawValue: grouping) ?? .grid)
+            if let keepPerBlock {
+                let v = keepPerBlock.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard v.allSatisfy({ $0 != nil }) else { throw EngineError("--keep-per-block wants comma-separated integers") }
+                o.keepPerBlock = v.compactMap { $0 }
+            }
+            let plan = try PMPlanner.plan(ranks: r, config: c, options: o)
+            let pm = try PMModel(dense: m, blocks: plan)
+            var meta = m.metadata
+            for k in ["train_settings", "train_state", "adamw_step", "training_command", "test_top1", "test_images"] { meta[k] = nil }
+            meta["blocks"] = "[" + blockList.map(String.init).joined(separator: ", ") + "]"
+            meta["keep"] = String(keep); meta["prune"] = String(prune); meta["grouping"] = grouping
+            meta["source"] = model
+            meta["ranks"] = ranks ?? "computed from \(data ?? "") (\(images) images)"
+            try pm.save(to: out, metadata: meta)
+            let any = AnyModel.pm(pm)
+            print("wrote \(out): tokens per block \(pm.channels.map(String.init).joined(separator: " ")); " +
+                  String(format: "%.3f GFLOPs/image (dense %.3f)", any.flopsPerImage / 1e9, c.flopsPerImage / 1e9))
+        }
+    }
+
+    /// "0-11", "2,4,6", "0-3,8" -> block indices; nil means all.
+    static func parseBlocks(_ s: String?, depth: Int) throws -> [Int] {
+        guard let s else { return Array(0..<depth) }
+        var out: [Int] = []
+        for part in s.split(separator: ",") {
+            let ends = part.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            if ends.count == 1, let a = ends[0] { out.append(a) } else if ends.count == 2, let a = ends[0], let b = ends[1], a <= b { out += Array(a...b) } else {
+                throw EngineError("--blocks: \"\(part)\" is not a block number or range like 0-11")
+            }
+        }
+        guard !out.isEmpty, out.allSatisfy({ $0 >= 0 && $0 < depth }), Set(out).count == out.count else {
+            throw EngineError("--blocks \(s): blocks must be distinct and in 0-\(depth - 1)")
+        }
+        return out.sorted()
+    }
+}
