@@ -1,0 +1,134 @@
+import ArgumentParser
+import Compression
+import Engine
+import Foundation
+
+struct Infer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a model on a batch of images and write the logits (and optionally every block's attention and tokens).",
+        discussion: """
+        Inputs are either PNG files (preprocessed as timm evaluates DeiT: resize the shorter side to
+        floor(size / crop_pct) with Pillow's bicubic filter, center crop, scale to [0, 1], normalise)
+        or one safetensors file holding a ready batch [B, C, S, S] under --input-key.
+
+        Output (--out, safetensors): logits [B, classes]; with --attention also attn.{i} [B, H, N, N]
+        (softmax probabilities) and tokens.{i} [B, N, D] (block outputs) for every block i; with
+        --scores also score.{i} [num_patches]: the gradient-weighted attention score of each patch over
+        the batch, |sum of dL/dA * A| / (B H N) as the official Prune and Merge code computes it, with
+        cross-entropy against the labels in --input's --labels-key tensor, or the model's own top-1.
+        --json prints, per input, the top-5 classes with probabilities (names from the model's
+        metadata, --labels, or the ImageNet-1k names for 1000-class models).
+
+        Examples:
+          tokenscope infer --model deit_tiny.safetensors photo.png --json
+          tokenscope infer --model m.safetensors --input batch.safetensors --out out.safetensors --attention
+        """
+    )
+
+    @Option(help: "Model file (safetensors, timm names).") var model: String
+    @Option(help: "A safetensors file holding the input batch [B, C, S, S].") var input: String?
+    @Option(help: "Tensor name of the batch inside --input.") var inputKey: String = "input"
+    @Argument(help: "PNG images to classify.") var images: [String] = []
+    @Option(help: "Where to write logits (and attention/tokens) as safetensors.") var out: String?
+    @Flag(help: "Also write attn.{i} and tokens.{i} for every block.") var attention = false
+    @Flag(help: "Also write score.{i}, the gradient-weighted attention score of every patch for block i.") var scores = false
+    @Option(help: "Tensor of class ids inside --input used as labels for --scores (default: the model's top-1).") var labelsKey: String?
+    @Flag(help: "Print the top-5 classes per input as JSON.") var json = false
+    @Option(help: "Class names, one per line, in class order.") var labels: String?
+    @Option(help: "Eval crop fraction for PNG inputs (timm 0.9, original DeiT 0.875; default: the model's metadata, else 0.9).") var cropPct: Double?
+    @Option(help: "Number of attention heads, when the file's metadata does not say (default: width / 64).") var heads: Int?
+    @Option(help: "Worker threads (one per core by default).") var threads: Int = defaultThreads
+
+    func validate() throws {
+        if input == nil && images.isEmpty { throw ValidationError("give PNG images or --input BATCH.safetensors") }
+        if input != nil && !images.isEmpty { throw ValidationError("give either PNG images or --input, not both") }
+        if out == nil && !json { throw ValidationError("nothing to do: give --out OUT.safetensors and/or --json") }
+        if labelsKey != nil && input == nil { throw ValidationError("--labels-key reads labels from --input; PNG inputs use the model's top-1") }
+        if let c = cropPct, !(c > 0.05 && c <= 1) { throw ValidationError("--crop-pct must be in (0.05, 1]") }
+        guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let m = try ViTModel(path: model, heads: heads)
+            let c = m.config
+            let (batch, names) = try loadBatch(m)
+            let b = names.count
+            let capture: ForwardCapture = attention ? [.attention, .tokens] : []
+            let result = m.forward(images: batch, batch: b, capture: capture, workers: threads)
+            var scoreTensors: [Tensor] = []
+            if scores {
+                let labels = try labelsKey.map { try readLabels(key: $0, count: b, classes: c.numClasses) }
+                let r = GradientScorer(model: m, batch: b, workers: threads).score(images: batch, batch: b, labels: labels)
+                scoreTensors = r.scores.map { Tensor(shape: [c.numPatches], data: $0) }
+            }
+            if let out {
+                var w = SafeTensorsWriter(metadata: ["format": "tokenscope-infer", "model": model, "inputs": names.joined(separator: "\n")])
+                w.add("logits", result.logits)
+                for i in 0..<result.attention.count { w.add("attn.\(i)", result.attention[i]) }
+                for i in 0..<result.tokens.count { w.add("tokens.\(i)", result.tokens[i]) }
+                for i in 0..<scoreTensors.count { w.add("score.\(i)", scoreTensors[i]) }
+                try w.write(to: out)
+            }
+            if json {
+                let classNames = try Assets.classNames(for: m, labelsFile: labels)
+                var rows: [[String: Any]] = []
+                for i in 0..<b {
+                    let logits = Array(result.logits.data[(i * c.numClasses)..<((i + 1) * c.numClasses)])
+                    let probs = softmax(logits)
+                    let top = probs.indices.sorted { probs[$0] > probs[$1] }.prefix(5)
+                    rows.append(["input": names[i], "top5": top.map { ["class": $0, "name": classNames[$0], "prob": Double(probs[$0])] }])
+                }
+                print(try jsonLine(rows))
+            }
+        }
+    }
+
+    /// Class ids stored as numbers (any float dtype) in the --input file.
+    func readLabels(key: String, count: Int, classes: Int) throws -> [Int32] {
+        guard let input else { return [] }
+        let file = try SafeTensorsFile(path: input)
+        guard let e = file.entries[key] else { throw EngineError("\(input) has no tensor \"\(key)\" for --labels-key") }
+        guard e.count == count else { throw EngineError("\(input): \(key) holds \(e.count) labels for \(count) images") }
+        return try file.floats(key).map { v in
+            guard v.isFinite, v == v.rounded(), v >= 0, Int(v) < classes else {
+                throw EngineError("\(input): \(key) holds \(v), not a class id in 0..<\(classes)")
+            }
+            return Int32(v)
+        }
+    }
+
+    /// The batch as CHW floats, and a name per image.
+    func loadBatch(_ m: ViTModel) throws -> ([Float], [String]) {
+        let c = m.config
+        if let input {
+            let file = try SafeTensorsFile(path: input)
+            guard let e = file.entries[inputKey] else {
+                throw EngineError("\(input) has no tensor \"\(inputKey)\"; tensors: \(file.names.prefix(8).joined(separator: ", ")) (choose one with --input-key)")
+            }
+            let want = [c.channels, c.imageSize, c.imageSize]
+            guard e.shape.count == 4, Array(e.shape[1...]) == want, e.shape[0] >= 1 else {
+                throw EngineError("\(input): \(inputKey) has shape \(shapeString(e.shape)), expected [B, \(want.map(String.init).joined(separator: ", "))] for this model")
+            }
+            let t = try file.tensor(inputKey)
+            return (t.data, (0..<e.shape[0]).map { "\(input)[\($0)]" })
+        }
+        var cfg = PreprocessConfig(inputSize: c.imageSize, cropPct: cropPct ?? m.preprocessing.cropPct,
+                                   mean: m.preprocessing.mean, std: m.preprocessing.std, channels: c.channels)
+        cfg.cropPct = cropPct ?? m.preprocessing.cropPct
+        var data: [Float] = []
+        data.reserveCapacity(images.count * c.channels * c.imageSize * c.imageSize)
+        for path in images {
+            let img = try PNGCodec.read(path: path)
+            data += try Preprocess.preprocess(img, cfg)
+        }
+        return (data, images)
+    }
+}
+
+func softmax(_ x: [Float]) -> [Float] {
+    let m = x.max() ?? 0
+    let e = x.map { Foundation.exp(Double($0 - m)) }
+    let s = e.reduce(0, +)
+    return e.map { Float($0 / s) }
+}
