@@ -87,7 +87,7 @@ func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
 func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 
 func jsonLine(_ obj: Any) throws -> String {
-    let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+    let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
     return String(decoding: data, as: UTF8.self)
 }
 

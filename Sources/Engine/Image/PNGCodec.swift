@@ -114,7 +114,7 @@ public enum PNGCodec {
         if overflow || pixelCount > maxPixels {
             throw ImageError(.tooLarge, label,
                              what: "image is \(width)x\(height) = \(overflow ? "too many" : String(pixelCount)) pixels, over the cap of \(maxPixels)",
-                             fix: "downscale it first or raise maxPixels")
+                             fix: "downscale it first")
         }
         guard let stride = Int32(exactly: width * 4) else {
             throw ImageError(.tooLarge, label, what: "rows of \(width) pixels are too wide for libpng",
