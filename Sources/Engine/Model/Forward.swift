@@ -125,22 +125,29 @@ extension ViTModel {
         let t = c.tokens, d = c.dim, np = c.numPatches, k = c.patchDim, pre = c.prefixTokens
         let imgSize = c.channels * c.imageSize * c.imageSize
         let imgs = SendablePointer(UnsafeMutablePointer(mutating: images))
-        Parallel.chunks(b, workers: workers) { r in
-            for i in r {
+        // Work items are (image, block of patch rows): whole images when the batch keeps every
+        // worker busy, otherwise each image's patches are split too (batch 1).
+        let parts = b >= workers ? 1 : workers
+        Parallel.chunks(b * parts, workers: workers) { r in
+            for job in r {
+                let i = job / parts, part = job % parts
+                let rows = (np * part / parts)..<(np * (part + 1) / parts)
                 let patches = acts.patches + i * np * k
                 PatchEmbed.im2col(patches: patches, img: imgs.p + i * imgSize, channels: c.channels,
-                                  imageSize: c.imageSize, patch: c.patchSize)
+                                  imageSize: c.imageSize, patch: c.patchSize, patchRange: rows)
                 let x = acts.x0 + i * t * d
                 // Rows start as bias + pos_embed so the GEMM accumulates onto them.
-                x.update(from: p.cls, count: d)
-                if let dist = p.dist { (x + d).update(from: dist, count: d) }
-                for j in 0..<pre { for e in 0..<d { x[j * d + e] += p.pos[j * d + e] } }
-                for j in pre..<t {
-                    let row = x + j * d, pos = p.pos + j * d
+                if part == 0 {
+                    x.update(from: p.cls, count: d)
+                    if let dist = p.dist { (x + d).update(from: dist, count: d) }
+                    for j in 0..<pre { for e in 0..<d { x[j * d + e] += p.pos[j * d + e] } }
+                }
+                for j in rows {
+                    let row = x + (pre + j) * d, pos = p.pos + (pre + j) * d
                     for e in 0..<d { row[e] = p.patchB[e] + pos[e] }
                 }
-                BLAS.sgemm(transB: true, m: np, n: d, k: k, a: patches, lda: k, b: p.patchW, ldb: k,
-                           beta: 1, c: x + pre * d, ldc: d)
+                BLAS.sgemm(transB: true, m: rows.count, n: d, k: k, a: patches + rows.lowerBound * k, lda: k, b: p.patchW, ldb: k,
+                           beta: 1, c: x + (pre + rows.lowerBound) * d, ldc: d)
             }
         }
     }
