@@ -48,8 +48,8 @@ final class TrainerTests: XCTestCase {
 
         XCTAssertEqual(resumed.state, straight.state)
         XCTAssertEqual(resumed.model.params.array(), straight.model.params.array(), "parameters after resume")
-        XCTAssertEqual(resumed.optimizer.m.array(), straight.optimizer.m.array())
-        XCTAssertEqual(resumed.optimizer.step, straight.optimizer.step)
+        XCTAssertEqual(resumed.optimizers.map { $0.m.array() }, straight.optimizers.map { $0.m.array() })
+        XCTAssertEqual(resumed.optimizers.map(\.step), straight.optimizers.map(\.step))
     }
 
     func testLossFallsOnALearnableTask() throws {

@@ -16,52 +16,80 @@ public final class PMForward {
     public let batch: Int
     public let acts: Activations
     /// Per layer (inference: shared) [B, C, D] merged tokens, for compressed blocks.
-    let merged: [UnsafeMutablePointer<Float>?]
+    public let merged: [UnsafeMutablePointer<Float>?]
     /// Per layer (inference: two, alternating) [B, N, D] restored outputs, for compressed blocks.
-    let restored: [UnsafeMutablePointer<Float>?]
+    public let restored: [UnsafeMutablePointer<Float>?]
     let arena: Arena
-    let mergeW: [UnsafeMutablePointer<Float>?]
-    let recoverW: [UnsafeMutablePointer<Float>?]
-    let passMask: [UnsafeMutablePointer<Float>?]
+    public let mergeW: [UnsafeMutablePointer<Float>?]
+    public let recoverW: [UnsafeMutablePointer<Float>?]
+    public let passMask: [UnsafeMutablePointer<Float>?]
+
+    /// The merge and recover matrices of every compressed block, contiguous (this copy is what runs
+    /// and what fine-tuning trains; `writeBack` stores it into the model).
+    public let matrices: Arena
+    /// Per compressed block: offsets of its merge and recover matrices inside `matrices`.
+    public let matrixOffsets: [(block: Int, merge: Int, recover: Int)]
+    /// Per layer, the input and output of the block in the last forward pass ([b, N, D] each).
+    public private(set) var blockInputs: [UnsafePointer<Float>?]
+    public private(set) var blockOutputs: [UnsafePointer<Float>?]
 
     public init(model: PMModel, batch: Int, keepAllLayers: Bool = false) {
         self.model = model
         self.batch = batch
         let c = model.dense.config, n = c.tokens, d = c.dim
         acts = Activations(config: c, batch: batch, keepAllLayers: keepAllLayers)
-        var sizes = 0
-        for b in model.blocks.compactMap({ $0 }) { sizes += b.merge.count + b.recover.count + n }
-        let maxC = model.blocks.compactMap { $0?.channels }.max() ?? 0
-        let storedMerged = keepAllLayers ? model.blocks.compactMap { $0 }.count : 1
-        let storedRestored = keepAllLayers ? model.blocks.compactMap { $0 }.count : 2
-        sizes += storedMerged * batch * maxC * d + storedRestored * batch * n * d
-        let arena = Arena(count: sizes)
+        let compressed = model.blocks.compactMap { $0 }
+        let matrixCount = compressed.reduce(0) { $0 + $1.merge.count + $1.recover.count }
+        let mats = Arena(count: matrixCount)
+        matrices = mats
+        var offsets: [(Int, Int, Int)] = []
+        var mo = 0
+        var mw = [UnsafeMutablePointer<Float>?](repeating: nil, count: c.depth)
+        var rw = mw
+        for b in compressed {
+            (mats.base + mo).update(from: b.merge, count: b.merge.count)
+            (mats.base + mo + b.merge.count).update(from: b.recover, count: b.recover.count)
+            offsets.append((b.block, mo, mo + b.merge.count))
+            mw[b.block] = mats.base + mo
+            rw[b.block] = mats.base + mo + b.merge.count
+            mo += b.merge.count + b.recover.count
+        }
+        matrixOffsets = offsets
+        let maxC = compressed.map(\.channels).max() ?? 0
+        let storedMerged = keepAllLayers ? compressed.count : 1
+        let storedRestored = keepAllLayers ? compressed.count : 2
+        let arena = Arena(count: compressed.count * n + storedMerged * batch * maxC * d + storedRestored * batch * n * d)
         self.arena = arena
         var off = 0
         func take(_ k: Int) -> UnsafeMutablePointer<Float> { defer { off += k }; return arena.base + off }
-        var mw = [UnsafeMutablePointer<Float>?](repeating: nil, count: c.depth)
-        var rw = mw, pm = mw, mg = mw, rs = mw
+        var pm = [UnsafeMutablePointer<Float>?](repeating: nil, count: c.depth)
+        var mg = pm, rs = pm
         var sharedMerged: UnsafeMutablePointer<Float>?
         var pingPong: [UnsafeMutablePointer<Float>] = []
-        var k = 0
-        for (i, blk) in model.blocks.enumerated() {
-            guard let b = blk else { continue }
-            let m = take(b.merge.count); m.update(from: b.merge, count: b.merge.count); mw[i] = m
-            let r = take(b.recover.count); r.update(from: b.recover, count: b.recover.count); rw[i] = r
+        for (k, b) in compressed.enumerated() {
             let p = take(n)
             for j in 0..<n { p[j] = 1 - b.tokenMask[j] }
-            pm[i] = p
+            pm[b.block] = p
             if keepAllLayers {
-                mg[i] = take(batch * maxC * d)
-                rs[i] = take(batch * n * d)
+                mg[b.block] = take(batch * maxC * d)
+                rs[b.block] = take(batch * n * d)
             } else {
                 if sharedMerged == nil { sharedMerged = take(batch * maxC * d); pingPong = [take(batch * n * d), take(batch * n * d)] }
-                mg[i] = sharedMerged
-                rs[i] = pingPong[k % 2]
+                mg[b.block] = sharedMerged
+                rs[b.block] = pingPong[k % 2]
             }
-            k += 1
         }
         mergeW = mw; recoverW = rw; passMask = pm; merged = mg; restored = rs
+        blockInputs = [UnsafePointer<Float>?](repeating: nil, count: c.depth)
+        blockOutputs = blockInputs
+    }
+
+    /// Copies the (trained) matrices back into the model's blocks.
+    public func writeBack() {
+        for (block, m, r) in matrixOffsets {
+            model.setMatrices(block: block, merge: matrices.array(offset: m, count: r - m),
+                              recover: matrices.array(offset: r, count: model.blocks[block]?.recover.count ?? 0))
+        }
     }
 
     /// Runs `b` images [b, C, S, S]; logits land in `acts.logits`. `afterBlock(i, output [b, N, D])`
@@ -76,6 +104,7 @@ public final class PMForward {
         var x = UnsafePointer(acts.x0)
         for l in 0..<c.depth {
             let a = acts.layers[l]
+            blockInputs[l] = x
             if let blk = model.blocks[l], let mw = mergeW[l], let rw = recoverW[l], let pass = passMask[l],
                let mg = merged[l], let out = restored[l] {
                 let ch = blk.channels
@@ -104,6 +133,7 @@ public final class PMForward {
                 dense.blockForward(l, input: x, tokens: n, into: a, batch: b, workers: workers)
                 x = UnsafePointer(a.res2)
             }
+            blockOutputs[l] = x
             afterBlock?(l, x)
         }
         dense.head(acts, last: x, tokens: n, batch: b)

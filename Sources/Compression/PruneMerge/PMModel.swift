@@ -106,6 +106,16 @@ public final class PMModel: @unchecked Sendable {
         return PMBlock.Layout(centers: centers, states: states)
     }
 
+    /// Replaces a compressed block's matrices (after fine-tuning); the plan's layout is dropped when
+    /// they no longer have one weight per column.
+    public func setMatrices(block i: Int, merge: [Float], recover: [Float]) {
+        guard var b = blocks[i], merge.count == b.merge.count, recover.count == b.recover.count else { return }
+        b.merge = merge
+        b.recover = recover
+        b.layout = Self.inferLayout(b, dense.config)
+        blocks[i] = b
+    }
+
     /// Tokens each block runs on (C for compressed blocks, N otherwise), CLS included.
     public var channels: [Int] { blocks.enumerated().map { $1?.channels ?? dense.config.tokens } }
 
@@ -119,6 +129,12 @@ public final class PMModel: @unchecked Sendable {
         meta["head_dim"] = String(dense.config.headDim)
         for k in ["mean", "std", "crop_pct", "labels"] where meta[k] == nil { meta[k] = dense.metadata[k] }
         var w = SafeTensorsWriter(metadata: meta)
+        addTensors(to: &w)
+        try w.write(to: path)
+    }
+
+    /// Dense parameters and each compressed block's tensors, in the official order and names.
+    public func addTensors(to w: inout SafeTensorsWriter) {
         for item in dense.table.items {
             w.add(item.name, shape: item.shape, data: UnsafeBufferPointer(start: dense.params.base + item.offset, count: item.count))
             if item.name.hasSuffix("attn.proj.bias"), let i = Int(item.name.split(separator: ".")[1]), let b = blocks[i] {
@@ -129,7 +145,6 @@ public final class PMModel: @unchecked Sendable {
                 w.add(p + "bias", shape: [b.channels], data: b.bias)
             }
         }
-        try w.write(to: path)
     }
 
     /// Multiply-adds x 2 per image, counted honestly: every block at its token count, the merge and

@@ -21,6 +21,8 @@ public final class Gradients {
 /// enough), plus per-worker scratch. Sized for a batch of up to `batch` images.
 public final class BackwardScratch {
     public let batch: Int
+    /// The running activation gradient [B, t, D] between blocks (for methods that compose blocks).
+    public var dresPointer: UnsafeMutablePointer<Float> { dres }
     let arena: Arena
     let dres, dres1, dln: UnsafeMutablePointer<Float>      // [B, T, D]
     let dmlp: UnsafeMutablePointer<Float>                  // [B, T, M]
