@@ -38,12 +38,7 @@ struct Eval: ParsableCommand {
                 throw EngineError("\(model) takes \(c.channels)x\(c.imageSize)x\(c.imageSize) images but \(data) holds 1x\(test.rows)x\(test.cols); eval needs a model trained on this data")
             }
             guard c.numClasses >= 10 else { throw EngineError("\(model) has \(c.numClasses) classes; the data has 10") }
-            let n = min(limit ?? test.count, test.count)
-            let maker = BatchMaker(dataset: test, mean: m.preprocessing.mean[0], std: m.preprocessing.std[0])
-            let runner = any.runner(batch: min(batch, n))
-            let r = ViTModel.evaluate(config: c, count: n, labels: test.labels.prefix(n).map { Int32($0) }, batch: min(batch, n),
-                                      image: { i, dst in maker.writeImage(i, shiftY: 0, shiftX: 0, flip: false, into: dst) },
-                                      run: { x, b in runner.forward(images: x, batch: b, workers: threads) })
+            let r = evaluate(any, on: test, limit: limit ?? test.count, batch: batch, threads: threads)
             let gflops = any.flopsPerImage / 1e9, official = any.officialFlops / 1e9, dense = c.flopsPerImage / 1e9
             if json {
                 print(try jsonLine(["top1": round3(r.top1), "loss": round3(r.loss), "images": r.images, "kind": any.kind,

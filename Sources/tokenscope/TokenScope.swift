@@ -17,7 +17,7 @@ struct TokenScope: ParsableCommand {
         recognise the CPU (see `tokenscope --version`). OPENBLAS_CORETYPE, if set, is respected.
         """,
         version: TokenScope.versionString,
-        subcommands: [Infer.self, Bench.self, Train.self, Eval.self, Calibrate.self, Compress.self, Samples.self]
+        subcommands: [Infer.self, Bench.self, Train.self, Eval.self, Calibrate.self, Compress.self, Finetune.self, Samples.self]
     )
 
     /// Like ArgumentParser's default `main`, but a failure prints one line on stderr (the usage text

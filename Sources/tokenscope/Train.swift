@@ -1,9 +1,7 @@
 import ArgumentParser
+import Compression
 import Engine
 import Foundation
-
-/// Set by SIGINT/SIGTERM; the training loop checks it between steps, writes a checkpoint and stops.
-nonisolated(unsafe) var stopRequested: Int32 = 0
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -68,75 +66,25 @@ struct Train: ParsableCommand {
                 let cfg = try Self.parseConfig(config, rows: train.rows, classes: 10)
                 let model = try ViTModel(config: cfg)
                 model.initializeForTraining(seed: seed)
+                // Evaluations during training normalise as the batches do (the saved file says so too).
+                model.preprocessing = ModelPreprocessing(mean: [stats.mean], std: [stats.std], cropPct: 1)
                 var s = TrainSettings(epochs: epochs)
                 s.batchSize = batchSize; s.peakLR = lr; s.warmupSteps = warmup; s.weightDecay = weightDecay
                 s.labelSmoothing = smoothing; s.seed = seed
                 trainer = Trainer(model: model, data: maker, settings: s, workers: threads)
             }
             let meta = Self.modelMetadata(mean: stats.mean, std: stats.std)
-            let logFile = try JSONLinesLog(path: logPath)
-            signal(SIGINT) { _ in stopRequested = 1 }
-            signal(SIGTERM) { _ in stopRequested = 1 }
-            let progress = ProgressReporter(epochs: trainer.settings.epochs, totalSteps: trainer.totalSteps,
-                                            startStep: trainer.state.globalStep)
             let c = trainer.model.config
-            progress.message("training \(c.depth) blocks, dim \(c.dim), \(c.heads) heads on \(train.count) images; step \(trainer.state.globalStep)/\(trainer.totalSteps); checkpoint \(checkpointPath)")
-            var lastSave = Clock.now()
-            var runLoss = 0.0, runCorrect = 0, runImages = 0, steps = 0
-            var sessionImages = 0
-            let sessionStart = Clock.now()
-            func save(_ why: String) throws {
-                try trainer.saveCheckpoint(to: checkpointPath, extraMetadata: meta)
-                lastSave = Clock.now()
-                _ = logFile.write(["event": "checkpoint", "why": why, "step": trainer.state.globalStep, "path": checkpointPath])
+            let finished = try TrainingLoop.run(trainer, checkpoint: checkpointPath, log: logPath, metadata: meta,
+                                                checkpointMinutes: checkpointMinutes, maxSteps: maxSteps,
+                                                banner: "training \(c.depth) blocks, dim \(c.dim), \(c.heads) heads on \(train.count) images") {
+                test.map { evaluate(.dense(trainer.model), on: $0, limit: testImages, threads: threads) }
             }
-            while !trainer.isFinished {
-                if let maxSteps, steps >= maxSteps { break }
-                let t0 = Clock.now()
-                let epochBefore = trainer.state.epoch
-                let r = trainer.step()
-                trainer.stateTime(add: Clock.now() - t0)
-                steps += 1
-                sessionImages += r.images
-                runLoss += r.loss * Double(r.images); runCorrect += r.correct; runImages += r.images
-                progress.update(epoch: epochBefore + 1, step: trainer.state.globalStep, loss: runLoss / Double(runImages),
-                                accuracy: 100 * Double(runCorrect) / Double(runImages), images: sessionImages)
-                if trainer.state.globalStep % 50 == 0 {
-                    _ = logFile.write(["event": "step", "step": trainer.state.globalStep, "epoch": epochBefore + 1,
-                                       "loss": runLoss / Double(runImages), "train_top1": 100 * Double(runCorrect) / Double(runImages),
-                                       "lr": Double(r.lr), "grad_norm": Double(r.gradNorm),
-                                       "images_per_s": Double(sessionImages) / (Clock.now() - sessionStart)])
-                    runLoss = 0; runCorrect = 0; runImages = 0
-                }
-                if trainer.state.epoch != epochBefore {
-                    var fields: [String: Any] = ["event": "epoch", "epoch": epochBefore + 1, "step": trainer.state.globalStep]
-                    if let test {
-                        let e = Self.evaluate(trainer.model, test, limit: testImages, mean: stats.mean, std: stats.std, threads: threads)
-                        trainer.recordTest(top1: e.top1)
-                        fields["test_top1"] = e.top1; fields["test_loss"] = e.loss
-                        progress.message(String(format: "epoch %d: test top-1 %.2f%% (loss %.4f) on %d images", epochBefore + 1, e.top1, e.loss, e.images))
-                    }
-                    _ = logFile.write(fields)
-                    try save("epoch")
-                } else if Clock.now() - lastSave > checkpointMinutes * 60 {
-                    try save("timer")
-                }
-                if stopRequested != 0 {
-                    try save("interrupted")
-                    progress.finish()
-                    printError("interrupted: checkpoint written to \(checkpointPath); continue with the same command and --resume")
-                    throw ExitCode(130)
-                }
-            }
-            progress.finish()
-            if !trainer.isFinished {
-                try save("max-steps")
-                print("stopped after \(steps) steps (--max-steps); checkpoint \(checkpointPath)")
-                return
-            }
+            guard finished else { return }
+            let logFile = try JSONLinesLog(path: logPath)
             var final = meta
             if let test {
-                let e = Self.evaluate(trainer.model, test, limit: test.count, mean: stats.mean, std: stats.std, threads: threads)
+                let e = evaluate(.dense(trainer.model), on: test, limit: test.count, threads: threads)
                 final["test_top1"] = String(format: "%.2f", e.top1)
                 final["test_images"] = String(e.images)
             }
@@ -170,14 +118,5 @@ struct Train: ParsableCommand {
                           mlpDim: v["mlp"] ?? 4 * dim, numClasses: classes)
         try c.validate()
         return c
-    }
-
-    static func evaluate(_ m: ViTModel, _ d: IDXDataset, limit: Int, mean: Float, std: Float, threads: Int) -> EvalResult {
-        let maker = BatchMaker(dataset: d, mean: mean, std: std)
-        let n = min(limit, d.count)
-        let labels = d.labels.prefix(n).map { Int32($0) }
-        return m.evaluate(count: n, labels: labels, batch: 100, workers: threads) { i, dst in
-            maker.writeImage(i, shiftY: 0, shiftX: 0, flip: false, into: dst)
-        }
     }
 }

@@ -29,9 +29,9 @@ public final class PMModel: @unchecked Sendable {
 
     /// Loads a checkpoint with merge matrices (any subset of blocks). A file without any is refused:
     /// it is a dense model.
-    public convenience init(path: String, heads: Int? = nil) throws {
+    public convenience init(path: String, heads: Int? = nil, ignoring extra: (String) -> Bool = { _ in false }) throws {
         let file = try SafeTensorsFile(path: path)
-        let dense = try ViTModel(file: file, heads: heads, ignoring: Self.isPMTensor)
+        let dense = try ViTModel(file: file, heads: heads, ignoring: { Self.isPMTensor($0) || extra($0) })
         let c = dense.config
         var blocks: [PMBlock] = []
         for i in 0..<c.depth {

@@ -1,0 +1,78 @@
+import Engine
+import Foundation
+import XCTest
+
+/// train -> eval -> calibrate -> compress -> finetune (interrupted and resumed) -> eval, end to end on
+/// a small synthetic IDX set, plus the commands' answers to bad input.
+final class PipelineCLITests: XCTestCase {
+    /// 600 training and 200 test 28x28 images; the class (0-9) sets the brightness of a noisy image
+    /// (robust to the training crop and flip, so a tiny model learns it in seconds).
+    func makeData() throws -> String {
+        let dir = CLI.temp("idx")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var rng = SplitMix64(seed: 1)
+        for (split, n) in [("train", 600), ("t10k", 200)] {
+            var images: [UInt8] = [0, 0, 8, 3] + be(n) + be(28) + be(28)
+            var labels: [UInt8] = [0, 0, 8, 1] + be(n)
+            for i in 0..<n {
+                let c = i % 10
+                for _ in 0..<(28 * 28) { images.append(UInt8(10 + 22 * c + Int(rng.next() % 20))) }
+                labels.append(UInt8(c))
+            }
+            try Data(images).write(to: URL(fileURLWithPath: "\(dir)/\(split)-images-idx3-ubyte"))
+            try Data(labels).write(to: URL(fileURLWithPath: "\(dir)/\(split)-labels-idx1-ubyte"))
+        }
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+
+    func json(_ o: CLI.Output) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any] ?? [:]
+    }
+
+    func testPipeline() throws {
+        let data = try makeData()
+        let dir = data
+        func run(_ args: [String]) throws -> CLI.Output {
+            let o = try CLI.run(args)
+            XCTAssertEqual(o.status, 0, "\(args.prefix(2)): \(o.stderr)")
+            return o
+        }
+        _ = try run(["train", "--data", data, "--epochs", "8", "--config", "dim=16,depth=3,heads=2,patch=2", "--batch-size", "50",
+                     "--lr", "3e-3", "--warmup", "10", "--out", "\(dir)/dense.safetensors", "--test-images", "200"])
+        let dense = try json(try run(["eval", "--model", "\(dir)/dense.safetensors", "--data", data, "--json"]))
+        XCTAssertEqual(dense["images"] as? Int, 200)
+        XCTAssertGreaterThan(dense["top1"] as? Double ?? 0, 50, "brightness classes are easy to learn")
+        _ = try run(["calibrate", "--model", "\(dir)/dense.safetensors", "--data", data, "--images", "200", "--batch", "50",
+                     "--out", "\(dir)/ranks.safetensors"])
+        let c = try run(["compress", "--model", "\(dir)/dense.safetensors", "--ranks", "\(dir)/ranks.safetensors", "--keep", "0.5",
+                         "--prune", "0.2", "--out", "\(dir)/pm.safetensors"])
+        XCTAssertTrue(c.stdout.contains("tokens per block"), c.stdout)
+        let pm = try json(try run(["eval", "--model", "\(dir)/pm.safetensors", "--data", data, "--json"]))
+        XCTAssertEqual(pm["kind"] as? String, "prune-and-merge")
+        XCTAssertLessThan(pm["gflops_per_image"] as? Double ?? 1, dense["gflops_per_image"] as? Double ?? 0)
+        // Fine-tune: stop after 4 steps, then resume to the end.
+        let ft = ["finetune", "--model", "\(dir)/pm.safetensors", "--teacher", "\(dir)/dense.safetensors", "--data", data,
+                  "--epochs", "2", "--batch-size", "50", "--out", "\(dir)/pm-ft.safetensors", "--test-images", "200"]
+        let first = try run(ft + ["--max-steps", "4"])
+        XCTAssertTrue(first.stdout.contains("stopped after 4 steps"), first.stdout)
+        _ = try run(ft + ["--resume"])
+        let tuned = try json(try run(["eval", "--model", "\(dir)/pm-ft.safetensors", "--data", data, "--json"]))
+        XCTAssertEqual(tuned["kind"] as? String, "prune-and-merge")
+        XCTAssertGreaterThanOrEqual(tuned["top1"] as? Double ?? 0, (pm["top1"] as? Double ?? 0) - 5)
+
+        // Bad input: one line, non-zero exit.
+        assertCleanFailure(try CLI.run(["compress", "--model", "\(dir)/dense.safetensors", "--ranks", CLI.fixture("pm-p8.reference.safetensors"),
+                                        "--keep", "0.5", "--out", "\(dir)/x.safetensors"]), ["seq_ranks.0", "expected [196]"])
+        assertCleanFailure(try CLI.run(["compress", "--model", "\(dir)/dense.safetensors", "--ranks", "\(dir)/ranks.safetensors",
+                                        "--keep", "1.5", "--out", "\(dir)/x.safetensors"]), ["--keep must be in (0, 1)"])
+        assertCleanFailure(try CLI.run(["compress", "--model", "\(dir)/dense.safetensors", "--ranks", "\(dir)/ranks.safetensors",
+                                        "--keep", "0.7", "--prune", "0.4", "--out", "\(dir)/x.safetensors"]), ["must not exceed 1"])
+        // A PM file whose matrices do not fit the model: the fixture's matrices on this model's shapes.
+        assertCleanFailure(try CLI.run(["eval", "--model", CLI.fixture("pm-p8.safetensors"), "--data", data]), ["takes 3x64x64"])
+        assertCleanFailure(try CLI.run(["train", "--data", "/nonexistent", "--out", "\(dir)/y.safetensors"]), ["/nonexistent"])
+        assertCleanFailure(try CLI.run(["train", "--data", data, "--resume", "--out", "\(dir)/none.safetensors"]), ["no checkpoint"])
+    }
+}
