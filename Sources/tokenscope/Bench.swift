@@ -7,10 +7,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the forward pass of a model on random input.",
         discussion: """
-        Runs a warm-up, then as many forward passes as fit in --seconds, on a fixed random batch
-        (seed 0). Prints images/s, milliseconds per batch, GFLOPs per image (multiply-adds x 2 of the
-        GEMMs and attention products), and the BLAS kernel and thread count in use.
-        Compare with ONNX Runtime on the same weights: python3 ort_bench.py --batch N --threads T.
+        Runs a warm-up, then as many forward passes as fit in --seconds, on a fixed random batch (seed 0). Prints images/s, milliseconds per batch, GFLOPs per image (multiply-adds x 2 of the GEMMs and attention products), and the BLAS kernel and thread count in use. Compare with ONNX Runtime on the same weights: python3 ort_bench.py --batch N --threads T.
         """
     )
 

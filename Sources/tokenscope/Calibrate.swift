@@ -7,10 +7,7 @@ struct Calibrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Accumulate gradient-weighted attention scores (seq_ranks) of a dense model over training images.",
         discussion: """
-        For each block and patch: |sum over a batch of dL/dA * A at that key| / (B H N), summed over
-        batches, as the official Prune and Merge code's ranking pass computes it (without its optimiser
-        steps). Images come from the training split in a seeded shuffle, without augmentation, with
-        their labels. Writes seq_ranks.{i} [num_patches] per block; `compress --ranks` reads them.
+        For each block and patch: |sum over a batch of dL/dA * A at that key| / (B H N), summed over batches, as the official Prune and Merge code's ranking pass computes it (without its optimiser steps). Images come from the training split in a seeded shuffle, without augmentation, with their labels. Writes seq_ranks.{i} [num_patches] per block; `compress --ranks` reads them.
         """
     )
 

@@ -7,14 +7,7 @@ struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make a Prune and Merge model from a dense one: plan from scores, merge and recover matrices.",
         discussion: """
-        Scores come from --ranks (seq_ranks.{i} per block, as `calibrate` or the official code writes
-        them) or are computed here from --data. Per block the scores are L2-normalised and weighted by
-        (1 - 0.025 i); over all compressed blocks the lowest int(P * prune) * L are pruned and the highest
-        int(P * keep) * L become group centers (P patches, L blocks). Grouping `grid` (default) keeps
-        every group inside one grid row and clips it at both row edges; `official` reproduces the
-        official code exactly, its quirks included. Kept tokens with no center in reach pass through the
-        block like pruned ones. Writes the official tensor names (blocks.{i}.attn.merge_matrix,
-        recover_matrix, token_mask, bias) plus metadata (channels, blocks, keep, prune, grouping, source).
+        Scores come from --ranks (seq_ranks.{i} per block, as `calibrate` or the official code writes them) or are computed here from --data. Per block the scores are L2-normalised and weighted by (1 - 0.025 i); over all compressed blocks the lowest int(P * prune) * L are pruned and the highest int(P * keep) * L become group centers (P patches, L blocks). Grouping `grid` (default) keeps every group inside one grid row and clips it at both row edges; `official` reproduces the official code exactly, its quirks included. Kept tokens with no center in reach pass through the block like pruned ones. Writes the official tensor names (blocks.{i}.attn.merge_matrix, recover_matrix, token_mask, bias) plus metadata (channels, blocks, keep, prune, grouping, source).
         """
     )
 

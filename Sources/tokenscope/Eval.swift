@@ -7,12 +7,7 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure top-1 accuracy and loss of a model on the Fashion-MNIST test images.",
         discussion: """
-        The model must take 1-channel images of the data's size (28x28); images are normalised with
-        the mean/std in the model's metadata. Prints top-1 (percent), mean cross-entropy, GFLOPs per
-        image and images/s. Prune and Merge files run compressed; GFLOPs are then shown for the dense
-        and the compressed model, counted honestly (merge/recover included) and by the official formula.
-        --json prints one object with top1, loss, images, gflops_per_image (honest), gflops_official,
-        gflops_dense and images_per_s.
+        The model must take 1-channel images of the data's size (28x28); images are normalised with the mean/std in the model's metadata. Prints top-1 (percent), mean cross-entropy, GFLOPs per image and images/s. Prune and Merge files run compressed; GFLOPs are then shown for the dense and the compressed model, counted honestly (merge/recover included) and by the official formula. --json prints one object with top1, loss, images, gflops_per_image (honest), gflops_official, gflops_dense and images_per_s.
         """
     )
 

@@ -7,17 +7,9 @@ struct Infer: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a model on a batch of images and write the logits (and optionally every block's attention and tokens).",
         discussion: """
-        Inputs are either PNG files (preprocessed as timm evaluates DeiT: resize the shorter side to
-        floor(size / crop_pct) with Pillow's bicubic filter, center crop, scale to [0, 1], normalise)
-        or one safetensors file holding a ready batch [B, C, S, S] under --input-key.
+        Inputs are either PNG files (preprocessed as timm evaluates DeiT: resize the shorter side to floor(size / crop_pct) with Pillow's bicubic filter, center crop, scale to [0, 1], normalise) or one safetensors file holding a ready batch [B, C, S, S] under --input-key.
 
-        Output (--out, safetensors): logits [B, classes]; with --attention also attn.{i} [B, H, N, N]
-        (softmax probabilities) and tokens.{i} [B, N, D] (block outputs) for every block i; with
-        --scores also score.{i} [num_patches]: the gradient-weighted attention score of each patch over
-        the batch, |sum of dL/dA * A| / (B H N) as the official Prune and Merge code computes it, with
-        cross-entropy against the labels in --input's --labels-key tensor, or the model's own top-1.
-        --json prints, per input, the top-5 classes with probabilities (names from the model's
-        metadata, --labels, or the ImageNet-1k names for 1000-class models).
+        Output (--out, safetensors): logits [B, classes]; with --attention also attn.{i} [B, H, N, N] (softmax probabilities) and tokens.{i} [B, N, D] (block outputs) for every block i; with --scores also score.{i} [num_patches]: the gradient-weighted attention score of each patch over the batch, |sum of dL/dA * A| / (B H N) as the official Prune and Merge code computes it, with cross-entropy against the labels in --input's --labels-key tensor, or the model's own top-1. --json prints, per input, the top-5 classes with probabilities (names from the model's metadata, --labels, or the ImageNet-1k names for 1000-class models).
 
         Examples:
           tokenscope infer --model deit_tiny.safetensors photo.png --json

@@ -7,92 +7,66 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a ViT from scratch on Fashion-MNIST (or any IDX image set), resumably.",
         discussion: """
-        AdamW (no decay on biases, norms, tokens, pos_embed), linear warm-up then cosine decay, label
-        smoothing, gradient clipping, random crop after zero padding and horizontal flip; seeded and
-        reproducible. Checkpoints (parameters, optimizer state, progress) are written atomically every
-        --checkpoint-minutes, at each epoch end and on Ctrl-C; --resume continues exactly where the
-        checkpoint stopped. Progress goes to stderr (a bar on a terminal, log lines otherwise) and, one
-        JSON object per line, to --log.
+        AdamW (no decay on biases, norms, tokens, pos_embed), linear warm-up then cosine decay, label smoothing, gradient clipping, random crop after zero padding and horizontal flip; seeded and reproducible. Checkpoints (parameters, optimizer state, progress) are written atomically every --checkpoint-minutes, at each epoch end and on Ctrl-C; --resume continues exactly where the checkpoint stopped. Progress goes to stderr (a bar on a terminal, log lines otherwise) and, one JSON object per line, to --log.
 
         Example: tokenscope train --epochs 30 --config dim=96,depth=12,heads=3 --out fmnist-vit.safetensors
         """
     )
 
-    @Option(help: "Folder with the IDX files (train-images-idx3-ubyte.gz, ...).") var data: String = IDXDataset.defaultDirectory
+    @OptionGroup var job: RunOptions
     @Option(help: "Architecture: comma-separated key=value of dim, depth, heads, patch, mlp (defaults dim=96,depth=12,heads=3,patch=2,mlp=4*dim).") var config: String = ""
     @Option(help: "Epochs to train (the cosine schedule spans them all).") var epochs: Int = 30
-    @Option(help: "Images per step.") var batchSize: Int = 128
     @Option(help: "Peak learning rate.") var lr: Float = 1e-3
     @Option(help: "Warm-up steps (linear from 0).") var warmup: Int = 300
-    @Option(help: "AdamW weight decay.") var weightDecay: Float = 0.05
-    @Option(help: "Label smoothing.") var smoothing: Float = 0.1
-    @Option(help: "Random seed (weights, shuffles, augmentation).") var seed: UInt64 = 0
-    @Option(help: "Where the finished model goes (safetensors, timm names).") var out: String
-    @Option(help: "Checkpoint file (default: OUT with .ckpt.safetensors).") var checkpoint: String?
-    @Option(help: "Minutes between checkpoints.") var checkpointMinutes: Double = 5
-    @Option(help: "JSON-lines log (default: OUT with .log.jsonl).") var log: String?
-    @Flag(help: "Continue from the checkpoint.") var resume = false
-    @Option(help: "Stop after this many steps (for pilots; the schedule still spans --epochs).") var maxSteps: Int?
-    @Option(help: "Test images to score after each epoch (0 for none).") var testImages: Int = 10000
-    @Option(help: "Worker threads.") var threads: Int = defaultThreads
 
     func validate() throws {
         guard epochs >= 1, epochs <= 10000 else { throw ValidationError("--epochs must be between 1 and 10000") }
-        guard batchSize >= 1, batchSize <= 4096 else { throw ValidationError("--batch-size must be between 1 and 4096") }
-        guard lr > 0, lr < 1, weightDecay >= 0, smoothing >= 0, smoothing < 1 else { throw ValidationError("--lr, --weight-decay or --smoothing out of range") }
-        guard checkpointMinutes > 0 else { throw ValidationError("--checkpoint-minutes must be positive") }
-    }
-
-    var checkpointPath: String { checkpoint ?? Self.sibling(out, ".ckpt.safetensors") }
-    var logPath: String { log ?? Self.sibling(out, ".log.jsonl") }
-
-    static func sibling(_ path: String, _ suffix: String) -> String {
-        (path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) : path) + suffix
+        guard lr > 0, lr < 1, warmup >= 0 else { throw ValidationError("--lr must be in (0, 1) and --warmup at least 0") }
     }
 
     func run() throws {
         try reportingErrors {
-            let train = try IDXDataset.load(directory: data, split: .train)
-            let test = testImages > 0 ? try IDXDataset.load(directory: data, split: .test) : nil
+            let train = try IDXDataset.load(directory: job.data, split: .train)
+            let test = job.testImages > 0 ? try IDXDataset.load(directory: job.data, split: .test) : nil
             let stats = BatchMaker.fashionMNISTStats(train)
             let maker = BatchMaker(dataset: train, mean: stats.mean, std: stats.std)
             let trainer: Trainer
-            if resume {
-                guard FileManager.default.fileExists(atPath: checkpointPath) else {
-                    throw EngineError("--resume: no checkpoint at \(checkpointPath); start without --resume or give --checkpoint")
+            if job.resume {
+                guard FileManager.default.fileExists(atPath: job.checkpointPath) else {
+                    throw EngineError("--resume: no checkpoint at \(job.checkpointPath); start without --resume or give --checkpoint")
                 }
-                trainer = try Trainer.resume(from: checkpointPath, data: maker, workers: threads)
+                trainer = try Trainer.resume(from: job.checkpointPath, data: maker, workers: job.threads)
             } else {
                 let cfg = try Self.parseConfig(config, rows: train.rows, classes: 10)
                 let model = try ViTModel(config: cfg)
-                model.initializeForTraining(seed: seed)
+                model.initializeForTraining(seed: job.seed)
                 // Evaluations during training normalise as the batches do (the saved file says so too).
                 model.preprocessing = ModelPreprocessing(mean: [stats.mean], std: [stats.std], cropPct: 1)
                 var s = TrainSettings(epochs: epochs)
-                s.batchSize = batchSize; s.peakLR = lr; s.warmupSteps = warmup; s.weightDecay = weightDecay
-                s.labelSmoothing = smoothing; s.seed = seed
-                trainer = Trainer(model: model, data: maker, settings: s, workers: threads)
+                s.batchSize = job.batchSize; s.peakLR = lr; s.warmupSteps = warmup; s.weightDecay = job.weightDecay
+                s.labelSmoothing = job.smoothing; s.seed = job.seed
+                trainer = Trainer(model: model, data: maker, settings: s, workers: job.threads)
             }
             let meta = Self.modelMetadata(mean: stats.mean, std: stats.std)
             let c = trainer.model.config
-            let finished = try TrainingLoop.run(trainer, checkpoint: checkpointPath, log: logPath, metadata: meta,
-                                                checkpointMinutes: checkpointMinutes, maxSteps: maxSteps,
+            let finished = try TrainingLoop.run(trainer, checkpoint: job.checkpointPath, log: job.logPath, metadata: meta,
+                                                checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
                                                 banner: "training \(c.depth) blocks, dim \(c.dim), \(c.heads) heads on \(train.count) images") {
-                test.map { evaluate(.dense(trainer.model), on: $0, limit: testImages, threads: threads) }
+                test.map { evaluate(.dense(trainer.model), on: $0, limit: job.testImages, threads: job.threads) }
             }
             guard finished else { return }
-            let logFile = try JSONLinesLog(path: logPath)
+            let logFile = try JSONLinesLog(path: job.logPath)
             var final = meta
             if let test {
-                let e = evaluate(.dense(trainer.model), on: test, limit: test.count, threads: threads)
+                let e = evaluate(.dense(trainer.model), on: test, limit: test.count, threads: job.threads)
                 final["test_top1"] = String(format: "%.2f", e.top1)
                 final["test_images"] = String(e.images)
             }
             final["training_command"] = "tokenscope " + CommandLine.arguments.dropFirst().joined(separator: " ")
             final["train_settings"] = String(decoding: try JSONEncoder().encode(trainer.settings), as: UTF8.self)
-            try trainer.model.save(to: out, metadata: final, replacing: true)
-            _ = logFile.write(["event": "done", "out": out, "test_top1": final["test_top1"] ?? "n/a"])
-            print("wrote \(out)" + (final["test_top1"].map { " (test top-1 \($0)%)" } ?? ""))
+            try trainer.model.save(to: job.out, metadata: final, replacing: true)
+            _ = logFile.write(["event": "done", "out": job.out, "test_top1": final["test_top1"] ?? "n/a"])
+            print("wrote \(job.out)" + (final["test_top1"].map { " (test top-1 \($0)%)" } ?? ""))
         }
     }
 

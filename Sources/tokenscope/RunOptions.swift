@@ -1,0 +1,33 @@
+import ArgumentParser
+import Engine
+
+/// Options every long training job shares (`train`, `finetune`): data, output, checkpoints, logs.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Folder with the IDX files (train-images-idx3-ubyte.gz, ...).") var data: String = IDXDataset.defaultDirectory
+    @Option(help: "Images per step.") var batchSize: Int = 128
+    @Option(help: "AdamW weight decay.") var weightDecay: Float = 0.05
+    @Option(help: "Label smoothing.") var smoothing: Float = 0.1
+    @Option(help: "Random seed (weights, shuffles, augmentation).") var seed: UInt64 = 0
+    @Option(help: "Where the finished model goes (safetensors).") var out: String
+    @Option(help: "Checkpoint file (default: OUT with .ckpt.safetensors).") var checkpoint: String?
+    @Option(help: "Minutes between checkpoints.") var checkpointMinutes: Double = 5
+    @Option(help: "JSON-lines log (default: OUT with .log.jsonl).") var log: String?
+    @Flag(help: "Continue from the checkpoint.") var resume = false
+    @Option(help: "Stop after this many steps (pilots; the schedule still spans --epochs).") var maxSteps: Int?
+    @Option(help: "Test images to score after each epoch (0 for none).") var testImages: Int = 10000
+    @Option(help: "Worker threads.") var threads: Int = defaultThreads
+
+    func validate() throws {
+        guard batchSize >= 1, batchSize <= 4096 else { throw ValidationError("--batch-size must be between 1 and 4096") }
+        guard weightDecay >= 0, smoothing >= 0, smoothing < 1 else { throw ValidationError("--weight-decay or --smoothing out of range") }
+        guard checkpointMinutes > 0 else { throw ValidationError("--checkpoint-minutes must be positive") }
+        guard testImages >= 0 else { throw ValidationError("--test-images must be 0 or more") }
+    }
+
+    var checkpointPath: String { checkpoint ?? Self.sibling(out, ".ckpt.safetensors") }
+    var logPath: String { log ?? Self.sibling(out, ".log.jsonl") }
+
+    static func sibling(_ path: String, _ suffix: String) -> String {
+        (path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) : path) + suffix
+    }
+}
