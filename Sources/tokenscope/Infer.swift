@@ -9,7 +9,7 @@ struct Infer: ParsableCommand {
         discussion: """
         Inputs are either PNG files (preprocessed as timm evaluates DeiT: resize the shorter side to floor(size / crop_pct) with Pillow's bicubic filter, center crop, scale to [0, 1], normalise) or one safetensors file holding a ready batch [B, C, S, S] under --input-key.
 
-        Output (--out, safetensors): logits [B, classes]; with --attention also attn.{i} [B, H, N, N] (softmax probabilities) and tokens.{i} [B, N, D] (block outputs) for every block i; with --scores also score.{i} [num_patches]: the gradient-weighted attention score of each patch over the batch, |sum of dL/dA * A| / (B H N) as the official Prune and Merge code computes it, with cross-entropy against the labels in --input's --labels-key tensor, or the model's own top-1. --json prints, per input, the top-5 classes with probabilities (names from the model's metadata, --labels, or the ImageNet-1k names for 1000-class models).
+        Output (--out, safetensors): logits [B, classes]; with --attention also attn.{i} [B, H, N, N] (softmax probabilities) and tokens.{i} [B, N, D] (block outputs) for every block i; with --scores also score.{i} [num_patches]: the gradient-weighted attention score of each patch over the batch, |sum of dL/dA * A| / (B H N) as the official Prune and Merge code computes it, with cross-entropy against the labels in --input's --labels-key tensor, or the model's own top-1. For Prune and Merge files the compressed pass runs and --attention writes only tokens.{i} (the full token grid after each block). --json prints, per input, the top-5 classes with probabilities (names from the model's metadata, --labels, or the ImageNet-1k names for 1000-class models).
 
         Examples:
           tokenscope infer --model deit_tiny.safetensors photo.png --json
@@ -42,12 +42,20 @@ struct Infer: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let m = try ViTModel(path: model, heads: heads)
+            let any = try AnyModel(path: model, heads: heads)
+            let m = any.vit
             let c = m.config
             let (batch, names) = try loadBatch(m)
             let b = names.count
             let capture: ForwardCapture = attention ? [.attention, .tokens] : []
-            let result = m.forward(images: batch, batch: b, capture: capture, workers: threads)
+            let result: ForwardResult
+            switch any {
+            case .dense:
+                result = m.forward(images: batch, batch: b, capture: capture, workers: threads)
+            case .pm(let pm):
+                if scores { throw EngineError("--scores are computed on dense models; give the dense model the PM file was made from") }
+                result = Self.compressedForward(pm, images: batch, batch: b, tokens: attention, threads: threads)
+            }
             var scoreTensors: [Tensor] = []
             if scores {
                 let labels = try labelsKey.map { try readLabels(key: $0, count: b, classes: c.numClasses) }
@@ -74,6 +82,28 @@ struct Infer: ParsableCommand {
                 print(try jsonLine(rows))
             }
         }
+    }
+
+    /// The compressed pass in chunks of 32; with `tokens`, each block's full-grid output
+    /// (attention is per compressed block's own tokens, so it is not written for these files).
+    static func compressedForward(_ pm: PMModel, images: [Float], batch b: Int, tokens: Bool, threads: Int) -> ForwardResult {
+        let c = pm.dense.config, per = c.channels * c.imageSize * c.imageSize, chunk = min(32, b)
+        let f = PMForward(model: pm, batch: chunk)
+        var logits: [Float] = []
+        var tok = [[Float]](repeating: [], count: tokens ? c.depth : 0)
+        images.withUnsafeBufferPointer { buf in
+            var start = 0
+            while start < b {
+                let n = min(chunk, b - start)
+                f.forward(images: buf.baseAddress! + start * per, batch: n, workers: threads) { l, out in
+                    if tokens { tok[l] += UnsafeBufferPointer(start: out, count: n * c.tokens * c.dim) }
+                }
+                logits += f.logits(batch: n)
+                start += n
+            }
+        }
+        return ForwardResult(logits: Tensor(shape: [b, c.numClasses], data: logits),
+                             tokens: tok.map { Tensor(shape: [b, c.tokens, c.dim], data: $0) })
     }
 
     /// Class ids stored as numbers (any float dtype) in the --input file.

@@ -25,6 +25,37 @@ final class InferCLITests: XCTestCase {
         }
     }
 
+    func testInferCompressedModelGivesOfficialLogits() throws {
+        let out = CLI.temp("pm-infer.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let o = try CLI.run(["infer", "--model", CLI.fixture("pm-p8.safetensors"), "--input", CLI.fixture("pm-p8.reference.safetensors"),
+                             "--out", out, "--attention"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let f = try SafeTensorsFile(path: out)
+        let got = try f.floats("logits"), want = try SafeTensorsFile(path: CLI.fixture("pm-p8.reference.safetensors")).floats("pm_logits")
+        XCTAssertLessThanOrEqual(zip(got, want).map { abs($0 - $1) }.max() ?? 1, 1e-4)
+        XCTAssertEqual(f.entries["tokens.3"]?.shape, [2, 65, 64], "full token grid after every block")
+    }
+
+    func testPMFileWhoseMatricesDoNotFitIsRefused() throws {
+        // The official checkpoint with block 1's merge matrix cut to 64 columns (the model has 65 tokens).
+        let src = try SafeTensorsFile(path: CLI.fixture("pm-p8.safetensors"))
+        var w = SafeTensorsWriter(metadata: src.metadata)
+        for n in src.names {
+            var t = try src.tensor(n)
+            if n == "blocks.1.attn.merge_matrix" {
+                let rows = t.shape[0]
+                t = Tensor(shape: [rows, 64], data: (0..<rows).flatMap { r in Array(t.data[(r * 65)..<(r * 65 + 64)]) })
+            }
+            w.add(n, t)
+        }
+        let bad = CLI.temp("bad-pm.safetensors")
+        try w.write(to: bad)
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        assertCleanFailure(try CLI.run(["infer", "--model", bad, "--input", CLI.fixture("pm-p8.reference.safetensors"), "--json"]),
+                           ["blocks.1.attn.merge_matrix has shape [38, 64]", "expected [C, 65]"])
+    }
+
     func testJSONTopFive() throws {
         let o = try CLI.run(["infer", "--model", CLI.fixture("vit-s8.safetensors"), "--input", CLI.fixture("vit-s8.reference.safetensors"), "--json"])
         XCTAssertEqual(o.status, 0, o.stderr)

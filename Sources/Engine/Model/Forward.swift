@@ -19,6 +19,9 @@ public struct ForwardResult: Sendable {
     public var logits: Tensor
     public var attention: [Tensor] = []
     public var tokens: [Tensor] = []
+    public init(logits: Tensor, attention: [Tensor] = [], tokens: [Tensor] = []) {
+        self.logits = logits; self.attention = attention; self.tokens = tokens
+    }
 }
 
 extension ViTModel {
