@@ -63,6 +63,14 @@ final class PipelineCLITests: XCTestCase {
         XCTAssertEqual(tuned["kind"] as? String, "prune-and-merge")
         XCTAssertGreaterThanOrEqual(tuned["top1"] as? Double ?? 0, (pm["top1"] as? Double ?? 0) - 5)
 
+        // The side-by-side table (JSON form).
+        let t = try run(["table", "\(dir)/dense.safetensors", "\(dir)/pm.safetensors", "--data", data, "--seconds", "0.2", "--json"])
+        let rows = try JSONSerialization.jsonObject(with: Data(t.stdout.utf8)) as? [[String: Any]] ?? []
+        XCTAssertEqual(rows.count, 2)
+        XCTAssertEqual(rows.first?["speedup_b32"] as? Double, 1)
+        XCTAssertEqual(rows.last?["top1"] as? Double, pm["top1"] as? Double)
+        for key in ["gflops_per_image", "gflops_official", "images_per_s_b1", "images_per_s_b32", "flops_ratio"] { XCTAssertNotNil(rows.last?[key], key) }
+
         // Bad input: one line, non-zero exit.
         assertCleanFailure(try CLI.run(["compress", "--model", "\(dir)/dense.safetensors", "--ranks", CLI.fixture("pm-p8.reference.safetensors"),
                                         "--keep", "0.5", "--out", "\(dir)/x.safetensors"]), ["seq_ranks.0", "expected [196]"])
