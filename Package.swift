@@ -30,16 +30,19 @@ let package = Package(
         ),
         // Token compression on top of the engine: gradient-weighted scores, Prune and Merge, baselines.
         .target(name: "Compression", dependencies: ["Engine"]),
+        // The explorer: state, analysis and drawing into a cell buffer. Knows nothing of ncurses.
+        .target(name: "Explorer", dependencies: ["Engine", "Compression"]),
         // The command-line tool: one file per subcommand, thin.
         .executableTarget(
             name: "tokenscope",
             dependencies: [
-                "Engine", "Compression",
+                "Engine", "Compression", "Explorer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "Engine"]),
+        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Compression", "Engine"]),
         // Drives the release binary (build it first: see the README's test command).
         .testTarget(name: "CLITests", dependencies: ["Engine"]),
     ]

@@ -1,0 +1,148 @@
+import Compression
+import Engine
+
+/// One image as the explorer holds it: the model's input and a picture to draw.
+public struct ExplorerImage: Sendable {
+    public var name: String
+    /// True class, when known.
+    public var label: Int?
+    /// The preprocessed model input [C, S, S].
+    public var input: [Float]
+    /// The same crop as display pixels, RGB, S x S, row-major.
+    public var pixels: [UInt8]
+    public var size: Int
+
+    public init(name: String, label: Int?, input: [Float], pixels: [UInt8], size: Int) {
+        self.name = name; self.label = label; self.input = input; self.pixels = pixels; self.size = size
+    }
+
+    /// Display pixels recovered from a normalised input: x * std + mean, scaled to 0-255 (gray
+    /// inputs are repeated into R, G and B).
+    public static func pixels(fromInput x: [Float], channels: Int, size: Int, mean: [Float], std: [Float]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: size * size * 3)
+        for i in 0..<(size * size) {
+            for ch in 0..<3 {
+                let c = min(ch, channels - 1)
+                let v = (x[c * size * size + i] * std[c] + mean[c]) * 255
+                out[i * 3 + ch] = UInt8(max(0, min(255, v.rounded())))
+            }
+        }
+        return out
+    }
+}
+
+/// What one recompute produced, tagged with the settings it was computed for (so a slow result that
+/// arrives after the user moved on is recognised as stale).
+public struct Analysis: Sendable {
+    public struct Key: Equatable, Sendable {
+        public var image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource
+    }
+    public struct Layer: Sendable {
+        public var tokensIn: Int, tokensRun: Int, tokensOut: Int
+        public var gflops: Double
+        /// Per patch; nil when the block runs densely.
+        public var states: [PMBlock.PatchState]?
+        /// || x_pm - x_dense || / || x_dense || per patch, after this block.
+        public var restoreError: [Float]
+        /// Live gradient-weighted score per patch (this image, labels = own top-1).
+        public var liveScores: [Float]
+    }
+    public var key: Key
+    public var layers: [Layer]
+    public var denseTop: [(cls: Int, prob: Float)]
+    public var compressedTop: [(cls: Int, prob: Float)]
+    public var gflopsDense: Double
+    public var gflopsCompressed: Double
+    public var milliseconds: Double
+    public var planNote: String
+}
+
+/// Runs what the explorer shows: live scores (forward + backward), the plan, the dense and the
+/// compressed forward passes, predictions and per-patch restore errors.
+public final class ExplorerEngine {
+    public let model: ViTModel
+    public let ranks: [[Double]]?
+    public let images: [ExplorerImage]
+    public let classNames: [String]
+    let workers: Int
+    let scorer: GradientScorer
+    let denseActs: Activations
+
+    public init(model: ViTModel, ranks: [[Double]]?, images: [ExplorerImage], classNames: [String], workers: Int = 2) {
+        self.model = model
+        self.ranks = ranks
+        self.images = images
+        self.classNames = classNames
+        self.workers = workers
+        scorer = GradientScorer(model: model, batch: 1, workers: workers)
+        denseActs = Activations(config: model.config, batch: 1, keepAllLayers: true)
+    }
+
+    public func analyse(_ s: ExplorerState) throws -> Analysis {
+        let t0 = Clock.now()
+        let c = model.config, n = c.tokens, d = c.dim, np = c.numPatches, pre = c.prefixTokens
+        let img = images[min(max(s.image, 0), images.count - 1)]
+        let live = scorer.score(images: img.input, batch: 1)
+        let useRanks: [[Double]]
+        var note: String
+        if s.scoreSource == .calibrated, let ranks {
+            useRanks = ranks
+            note = "plan from calibrated ranks (static, as the paper)"
+        } else {
+            useRanks = live.scores.map { $0.map(Double.init) }
+            note = "plan from this image's live scores (adaptive)"
+        }
+        let plan = try PMPlanner.plan(ranks: useRanks, config: c,
+                                      options: .init(keep: s.keep, prune: s.prune, blocks: Array(0..<c.depth), grouping: .grid))
+        let pm = try PMModel(dense: model, blocks: plan)
+        // Dense pass, keeping every block's output.
+        var denseOut: [[Float]] = []
+        img.input.withUnsafeBufferPointer { x in
+            model.forward(denseActs, images: x.baseAddress!, batch: 1, workers: workers) { _, a in
+                denseOut.append(Array(UnsafeBufferPointer(start: a.res2, count: n * d)))
+            }
+        }
+        let denseLogits = Array(UnsafeBufferPointer(start: denseActs.logits, count: c.numClasses))
+        let f = PMForward(model: pm, batch: 1)
+        var errors: [[Float]] = []
+        img.input.withUnsafeBufferPointer { x in
+            f.forward(images: x.baseAddress!, batch: 1, workers: workers) { l, out in
+                var e = [Float](repeating: 0, count: np)
+                let ref = denseOut[l]
+                for j in 0..<np {
+                    var num: Float = 0, den: Float = 0
+                    for k in 0..<d {
+                        let a = out[(pre + j) * d + k], b = ref[(pre + j) * d + k]
+                        num += (a - b) * (a - b); den += b * b
+                    }
+                    e[j] = (num / max(den, 1e-12)).squareRoot()
+                }
+                errors.append(e)
+            }
+        }
+        let pmLogits = f.logits(batch: 1)
+        let dm = Double(d), inner = Double(c.innerDim), mlp = Double(c.mlpDim)
+        func blockFlops(_ t: Double) -> Double { 2 * (t * dm * 3 * inner + 2 * t * t * inner + t * inner * dm + 2 * t * dm * mlp) }
+        let layers: [Analysis.Layer] = (0..<c.depth).map { l in
+            let b = pm.blocks[l]
+            let run = b?.channels ?? n
+            var g = blockFlops(Double(run))
+            if b != nil { g += 2 * 2 * Double(run) * Double(n) * dm }
+            return Analysis.Layer(tokensIn: n, tokensRun: run, tokensOut: n, gflops: g / 1e9, states: b?.layout?.states,
+                                  restoreError: errors[l], liveScores: live.scores[l])
+        }
+        return Analysis(key: .init(image: s.image, keep: s.keep, prune: s.prune, source: s.scoreSource), layers: layers,
+                        denseTop: Self.top(denseLogits, 3), compressedTop: Self.top(pmLogits, 3),
+                        gflopsDense: c.flopsPerImage / 1e9, gflopsCompressed: pm.flopsPerImage / 1e9,
+                        milliseconds: (Clock.now() - t0) * 1000, planNote: note)
+    }
+
+    static func top(_ logits: [Float], _ k: Int) -> [(cls: Int, prob: Float)] {
+        let m = logits.max() ?? 0
+        let e = logits.map { Foundation.exp(Double($0 - m)) }
+        let s = e.reduce(0, +)
+        return e.indices.sorted { e[$0] > e[$1] }.prefix(k).map { ($0, Float(e[$0] / s)) }
+    }
+}
+
+import Foundation

@@ -1,0 +1,145 @@
+/// Everything the explorer shows that the user chooses, and how keys change it: a pure reducer
+/// (state + key -> state + effects), tested without a terminal.
+public struct ExplorerState: Equatable, Sendable {
+    public enum View: String, CaseIterable, Sendable {
+        case states, scores, groups, restoreError = "restore error"
+    }
+    public enum ScoreSource: String, Sendable {
+        /// The model's static plan from calibrated ranks, as the paper does.
+        case calibrated
+        /// Live forward + backward on the image on screen: an adaptive plan for this image.
+        case image
+    }
+    public enum Method: String, CaseIterable, Sendable {
+        case pruneMerge = "Prune and Merge"
+    }
+
+    public var layer = 0
+    public var keep = 0.7
+    public var prune = 0.1
+    public var view: View = .states
+    public var scoreSource: ScoreSource = .calibrated
+    public var method: Method = .pruneMerge
+    public var image = 0
+    public var showHelp = false
+    public var quit = false
+    /// One-line message for the status bar.
+    public var status = ""
+
+    public let depth: Int
+    public let imageCount: Int
+    /// Whether calibrated ranks exist; without them the score source stays `image`.
+    public let hasCalibratedRanks: Bool
+    let initial: (keep: Double, prune: Double)
+
+    public init(depth: Int, imageCount: Int, hasCalibratedRanks: Bool, keep: Double = 0.7, prune: Double = 0.1) {
+        self.depth = max(1, depth)
+        self.imageCount = max(1, imageCount)
+        self.hasCalibratedRanks = hasCalibratedRanks
+        self.keep = keep
+        self.prune = prune
+        initial = (keep, prune)
+        scoreSource = hasCalibratedRanks ? .calibrated : .image
+    }
+
+    public static func == (a: ExplorerState, b: ExplorerState) -> Bool {
+        a.layer == b.layer && a.keep == b.keep && a.prune == b.prune && a.view == b.view && a.scoreSource == b.scoreSource &&
+            a.method == b.method && a.image == b.image && a.showHelp == b.showHelp && a.quit == b.quit && a.status == b.status
+    }
+
+    public enum Key: Equatable, Sendable {
+        case left, right, up, down, home, end, tab, escape, ctrlL, resize
+        case char(Character)
+    }
+
+    public enum Effect: Equatable, Sendable {
+        /// Plan, compressed forward and predictions must be recomputed (keep, prune, image, scores).
+        case recompute
+        /// Write the text patch maps of every layer.
+        case export
+        case redraw
+    }
+
+    static let step = 0.05
+
+    /// Applies one key. Keys other than Esc, ? and q are ignored while help is open.
+    public mutating func handle(_ key: Key) -> [Effect] {
+        if showHelp {
+            switch key {
+            case .escape, .char("?"), .char("q"): showHelp = false; return [.redraw]
+            case .resize, .ctrlL: return [.redraw]
+            default: return []
+            }
+        }
+        switch key {
+        case .left, .char("h"): if layer > 0 { layer -= 1 }; return [.redraw]
+        case .right, .char("l"): if layer < depth - 1 { layer += 1 }; return [.redraw]
+        case .home: layer = 0; return [.redraw]
+        case .end: layer = depth - 1; return [.redraw]
+        case .up, .char("k"): return setKeep(keep + Self.step)
+        case .down, .char("j"): return setKeep(keep - Self.step)
+        case .char("]"): return setPrune(prune - Self.step)
+        case .char("["): return setPrune(prune + Self.step)
+        case .tab, .char("v"):
+            let all = View.allCases
+            view = all[((all.firstIndex(of: view) ?? 0) + 1) % all.count]
+            return [.redraw]
+        case .char("s"):
+            guard hasCalibratedRanks else {
+                status = "no calibrated ranks for this model: scores come from the image on screen (give --ranks)"
+                return [.redraw]
+            }
+            scoreSource = scoreSource == .calibrated ? .image : .calibrated
+            return [.recompute]
+        case .char("m"):
+            let all = Method.allCases
+            method = all[((all.firstIndex(of: method) ?? 0) + 1) % all.count]
+            status = all.count == 1 ? "only Prune and Merge is available so far" : ""
+            return [.recompute]
+        case .char("n"): image = (image + 1) % imageCount; return [.recompute]
+        case .char("p"): image = (image - 1 + imageCount) % imageCount; return [.recompute]
+        case .char("e"): return [.export]
+        case .char("r"):
+            layer = 0; keep = initial.keep; prune = initial.prune; view = .states
+            scoreSource = hasCalibratedRanks ? .calibrated : .image
+            status = "reset"
+            return [.recompute]
+        case .char("?"): showHelp = true; return [.redraw]
+        case .char("q"): quit = true; return []
+        case .ctrlL, .resize: return [.redraw]
+        default: return []
+        }
+    }
+
+    /// Keep ratio in [0.05, 0.95], never above 1 - prune (the prune rate gives way).
+    mutating func setKeep(_ v: Double) -> [Effect] {
+        let k = (max(0.05, min(0.95, v)) * 100).rounded() / 100
+        guard k != keep else { return [] }
+        keep = k
+        if keep + prune > 1 { prune = ((1 - keep) * 100).rounded() / 100 }
+        return [.recompute]
+    }
+
+    /// Prune rate in [0, 0.9], never above 1 - keep.
+    mutating func setPrune(_ v: Double) -> [Effect] {
+        let p = (max(0, min(min(0.9, 1 - keep), v)) * 100).rounded() / 100
+        guard p != prune else { return [] }
+        prune = p
+        return [.recompute]
+    }
+
+    /// The key help, in the order the overlay and the footer show it.
+    public static let keyHelp: [(keys: String, what: String)] = [
+        ("←/→ h/l", "previous / next layer (Home/End: first/last)"),
+        ("↑/↓ k/j", "keep ratio +/- 0.05"),
+        ("[ ]", "prune rate +/- 0.05"),
+        ("v Tab", "next view: states, scores, groups, restore error"),
+        ("s", "score source: calibrated plan / this image (live)"),
+        ("m", "method"),
+        ("n p", "next / previous image"),
+        ("e", "export the patch maps of all layers as text"),
+        ("r", "reset"),
+        ("?", "this help (Esc or ? closes it)"),
+        ("q", "quit    Ctrl-L: redraw"),
+    ]
+}

@@ -1,0 +1,226 @@
+import Compression
+import Engine
+
+/// Draws the explorer into a cell buffer: the image as a patch grid marked with each patch's state
+/// in the selected layer, a side panel, a status line and a footer; the help overlay on top.
+/// Pure: the same inputs give the same cells, which is what the tests check.
+public struct Renderer {
+    public struct Options: Sendable {
+        public var color: ColorMode
+        /// Half blocks and box drawing need a UTF-8 locale; otherwise spaces with colour and ASCII.
+        public var unicode: Bool
+        public init(color: ColorMode, unicode: Bool) { self.color = color; self.unicode = unicode }
+    }
+
+    public static let minWidth = 80, minHeight = 24
+
+    public let modelName: String
+    public let config: ViTConfig
+    public let classNames: [String]
+    public let options: Options
+
+    public init(modelName: String, config: ViTConfig, classNames: [String], options: Options) {
+        self.modelName = modelName; self.config = config; self.classNames = classNames; self.options = options
+    }
+
+    public func render(_ s: ExplorerState, analysis a: Analysis?, image: ExplorerImage, computing: Bool,
+                       width: Int, height: Int) -> CellBuffer {
+        var buf = CellBuffer(width: width, height: height)
+        guard width >= Self.minWidth, height >= Self.minHeight else {
+            let msg = "terminal too small: \(width)x\(height), need \(Self.minWidth)x\(Self.minHeight)"
+            buf.put(msg, x: max(0, (width - msg.count) / 2), y: height / 2)
+            return buf
+        }
+        let title = " TokenScope  \(modelName)  image \(s.image + 1)/\(s.imageCount): \(image.name)" +
+            (image.label.map { "  label: \(name($0))" } ?? "")
+        buf.fill(x: 0, y: 0, width: width, height: 1, with: Cell(" ", attrs: .reverse))
+        buf.put(title, x: 0, y: 0, attrs: .reverse, maxWidth: width)
+
+        let g = config.grid
+        let k = max(1, min((height - 5) / g, (width - 40) / (2 * g)))
+        drawGrid(&buf, s, a, image, x0: 1, y0: 2, k: k)
+        drawPanel(&buf, s, a, x0: 2 * k * g + 3, y0: 2, width: width - (2 * k * g + 3) - 1, height: height - 4)
+
+        let status = computing ? "computing..." : (s.status.isEmpty ? (a?.planNote ?? "") : s.status)
+        buf.put(status, x: 1, y: height - 2, attrs: computing ? .bold : [], maxWidth: width - 2)
+        let footer = " q quit  ? help  \(arrows.lr) layer  \(arrows.ud) keep  [ ] prune  v view  s scores  n/p image  e export "
+        buf.fill(x: 0, y: height - 1, width: width, height: 1, with: Cell(" ", attrs: .reverse))
+        buf.put(footer, x: 0, y: height - 1, attrs: .reverse, maxWidth: width)
+        if s.showHelp { drawHelp(&buf, width: width, height: height) }
+        return buf
+    }
+
+    var arrows: (lr: String, ud: String) { options.unicode ? ("←→/hl", "↑↓/kj") : ("<>/hl", "^v/kj") }
+
+    func name(_ cls: Int) -> String { cls < classNames.count ? classNames[cls] : "class \(cls)" }
+
+    // MARK: - Patch grid
+
+    /// Glyph of a patch state: group letter (upper case = center, lower case = merged member; the
+    /// alphabet repeats past 26 groups, colour tells them apart), '.' pruned, ':' kept but with no center.
+    public static func glyph(_ st: PMBlock.PatchState) -> Character {
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        switch st {
+        case .pruned: return "."
+        case .unassigned: return ":"
+        case .center(let g): return Character(letters[g % 26].uppercased())
+        case .merged(let g, _): return letters[g % 26]
+        }
+    }
+
+    func drawGrid(_ buf: inout CellBuffer, _ s: ExplorerState, _ a: Analysis?, _ img: ExplorerImage, x0: Int, y0: Int, k: Int) {
+        let g = config.grid
+        let layer = a?.layers[min(s.layer, (a?.layers.count ?? 1) - 1)]
+        let raster = Raster(image: img, width: 2 * k * g, height: 2 * k * g)
+        let maxScore = max(layer?.liveScores.max() ?? 0, 1e-12)
+        for py in 0..<g {
+            for px in 0..<g {
+                let j = py * g + px
+                let st: PMBlock.PatchState? = layer?.states?[j]
+                var tint: RGB?
+                var tintAmount = 0.0
+                var glyph: Character = st.map(Self.glyph) ?? "#"
+                var attrs: Cell.Attrs = []
+                switch s.view {
+                case .states, .groups:
+                    switch st {
+                    case .center(let gi)?: tint = Palette.groupColors[gi % Palette.groupColors.count]; tintAmount = s.view == .groups ? 1 : 0.3; attrs = .bold
+                    case .merged(let gi, _)?: tint = Palette.groupColors[gi % Palette.groupColors.count]; tintAmount = s.view == .groups ? 0.8 : 0.45
+                    case .pruned?: tint = RGB(25, 25, 25); tintAmount = 0.75; attrs = .dim
+                    case .unassigned?: tint = RGB(60, 60, 60); tintAmount = 0.6; attrs = .dim
+                    case nil: break
+                    }
+                case .scores:
+                    let v = Double((layer?.liveScores[j] ?? 0) / maxScore)
+                    tint = Palette.heat(v); tintAmount = 0.7
+                    glyph = Character(String(min(9, Int(v * 10))))
+                case .restoreError:
+                    let v = Double(min(1, layer?.restoreError[j] ?? 0))
+                    tint = Palette.heat(v); tintAmount = 0.7
+                    glyph = Character(String(min(9, Int(v * 10))))
+                }
+                for cy in 0..<k {
+                    for cx in 0..<(2 * k) {
+                        let x = x0 + px * 2 * k + cx, y = y0 + py * k + cy
+                        let top = raster.pixel(px * 2 * k + cx, 2 * (py * k + cy)), bottom = raster.pixel(px * 2 * k + cx, 2 * (py * k + cy) + 1)
+                        let t = tint.map { top.mixed(with: $0, tintAmount) } ?? top
+                        let b = tint.map { bottom.mixed(with: $0, tintAmount) } ?? bottom
+                        let isGlyph = cx == 0 && cy == 0
+                        buf[x, y] = cell(top: t, bottom: b, glyph: isGlyph ? glyph : nil, attrs: attrs, group: st)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One cell of the picture: a half block (top and bottom pixels) in 256 colours, a glyph over
+    /// the mean colour where the patch's glyph goes, or ASCII density without colour.
+    func cell(top: RGB, bottom: RGB, glyph: Character?, attrs: Cell.Attrs, group: PMBlock.PatchState?) -> Cell {
+        let mean = top.mixed(with: bottom, 0.5)
+        let lum = (mean.r * 0.299 + mean.g * 0.587 + mean.b * 0.114) / 255
+        switch options.color {
+        case .c256:
+            if let glyph {
+                return Cell(glyph, fg: lum > 0.55 ? 16 : 231, bg: Palette.index256(mean), attrs: attrs)
+            }
+            if options.unicode { return Cell("▀", fg: Palette.index256(top), bg: Palette.index256(bottom)) }
+            return Cell(" ", bg: Palette.index256(mean))
+        case .eight:
+            var fg = -1
+            switch group {
+            case .center(let g)?, .merged(let g, _)?: fg = Palette.groupBasic[g % Palette.groupBasic.count]
+            default: break
+            }
+            let ch = glyph ?? Palette.ramp[min(Palette.ramp.count - 1, Int(lum * Double(Palette.ramp.count)))]
+            return Cell(ch, fg: fg, attrs: attrs)
+        case .none:
+            let ch = glyph ?? Palette.ramp[min(Palette.ramp.count - 1, Int(lum * Double(Palette.ramp.count)))]
+            return Cell(ch, attrs: glyph != nil && attrs.contains(.bold) ? [.bold, .reverse] : attrs)
+        }
+    }
+
+    // MARK: - Side panel
+
+    func drawPanel(_ buf: inout CellBuffer, _ s: ExplorerState, _ a: Analysis?, x0: Int, y0: Int, width: Int, height: Int) {
+        var y = y0
+        func line(_ t: String, attrs: Cell.Attrs = []) {
+            if y < y0 + height { buf.put(t, x: x0, y: y, attrs: attrs, maxWidth: width) }
+            y += 1
+        }
+        line("layer \(s.layer + 1)/\(s.depth)   view: \(s.view.rawValue)", attrs: .bold)
+        line(String(format: "keep %.2f  prune %.2f  scores: ", s.keep, s.prune) + s.scoreSource.rawValue)
+        if let a {
+            line(String(format: "GFLOPs %.3f dense -> %.3f PM  %.0f ms", a.gflopsDense, a.gflopsCompressed, a.milliseconds))
+            func top(_ t: [(cls: Int, prob: Float)]) -> String { t.prefix(2).map { "\(name($0.cls)) \(Int(($0.prob * 100).rounded()))%" }.joined(separator: ", ") }
+            line("dense: " + top(a.denseTop))
+            line("PM:    " + top(a.compressedTop))
+        } else {
+            line("computing..."); line(""); line("")
+        }
+        line("A center  a merged  . pruned  : no center")
+        line("blk  tokens in>run>out   GFLOPs", attrs: .underline)
+        let rows = max(0, y0 + height - y)
+        let depth = s.depth
+        let first = max(0, min(s.layer - rows / 2, depth - rows))
+        for l in first..<min(depth, first + rows) {
+            let t: String
+            if let L = a?.layers[l] {
+                t = String(format: "%3d  %4d > %4d > %4d  %.3f", l + 1, L.tokensIn, L.tokensRun, L.tokensOut, L.gflops)
+            } else {
+                t = String(format: "%3d", l + 1)
+            }
+            line(t, attrs: l == s.layer ? .reverse : [])
+        }
+    }
+
+    // MARK: - Help
+
+    func drawHelp(_ buf: inout CellBuffer, width: Int, height: Int) {
+        let rows = ExplorerState.keyHelp
+        let w = min(width - 4, 64), h = rows.count + 4
+        let x0 = (width - w) / 2, y0 = max(1, (height - h) / 2)
+        buf.fill(x: x0, y: y0, width: w, height: h, with: Cell(" ", attrs: .reverse))
+        let (hz, vt, tl, tr, bl, br): (Character, Character, Character, Character, Character, Character) =
+            options.unicode ? ("─", "│", "┌", "┐", "└", "┘") : ("-", "|", "+", "+", "+", "+")
+        for x in x0..<(x0 + w) { buf[x, y0] = Cell(hz, attrs: .reverse); buf[x, y0 + h - 1] = Cell(hz, attrs: .reverse) }
+        for y in y0..<(y0 + h) { buf[x0, y] = Cell(vt, attrs: .reverse); buf[x0 + w - 1, y] = Cell(vt, attrs: .reverse) }
+        buf[x0, y0] = Cell(tl, attrs: .reverse); buf[x0 + w - 1, y0] = Cell(tr, attrs: .reverse)
+        buf[x0, y0 + h - 1] = Cell(bl, attrs: .reverse); buf[x0 + w - 1, y0 + h - 1] = Cell(br, attrs: .reverse)
+        buf.put(" HELP: keys ", x: x0 + 2, y: y0, attrs: [.reverse, .bold])
+        for (i, r) in rows.enumerated() {
+            buf.put(r.keys, x: x0 + 2, y: y0 + 2 + i, attrs: [.reverse, .bold], maxWidth: 10)
+            buf.put(r.what, x: x0 + 13, y: y0 + 2 + i, attrs: .reverse, maxWidth: w - 15)
+        }
+    }
+}
+
+/// The image resampled to the grid's pixel raster by area averaging in linear light.
+struct Raster {
+    let width: Int, height: Int
+    let data: [RGB]
+
+    init(image: ExplorerImage, width w: Int, height h: Int) {
+        width = w; height = h
+        let s = image.size
+        func lin(_ v: UInt8) -> Double { let c = Double(v) / 255; return c <= 0.04045 ? c / 12.92 : Foundation.pow((c + 0.055) / 1.055, 2.4) }
+        func srgb(_ v: Double) -> Double { let c = v <= 0.0031308 ? v * 12.92 : 1.055 * Foundation.pow(v, 1 / 2.4) - 0.055; return max(0, min(255, c * 255)) }
+        var out = [RGB](repeating: RGB(0, 0, 0), count: w * h)
+        for y in 0..<h {
+            let sy0 = y * s / h, sy1 = max(sy0 + 1, (y + 1) * s / h)
+            for x in 0..<w {
+                let sx0 = x * s / w, sx1 = max(sx0 + 1, (x + 1) * s / w)
+                var r = 0.0, g = 0.0, b = 0.0, n = 0.0
+                for yy in sy0..<min(sy1, s) { for xx in sx0..<min(sx1, s) {
+                    let i = (yy * s + xx) * 3
+                    r += lin(image.pixels[i]); g += lin(image.pixels[i + 1]); b += lin(image.pixels[i + 2]); n += 1
+                } }
+                out[y * w + x] = n > 0 ? RGB(srgb(r / n), srgb(g / n), srgb(b / n)) : RGB(0, 0, 0)
+            }
+        }
+        data = out
+    }
+
+    func pixel(_ x: Int, _ y: Int) -> RGB { data[min(height - 1, y) * width + min(width - 1, x)] }
+}
+
+import Foundation

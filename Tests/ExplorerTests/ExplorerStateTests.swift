@@ -1,0 +1,62 @@
+import XCTest
+@testable import Explorer
+
+/// The key reducer: each key's effect on the state and the effects it asks for.
+final class ExplorerStateTests: XCTestCase {
+    func state(ranks: Bool = true) -> ExplorerState { ExplorerState(depth: 12, imageCount: 3, hasCalibratedRanks: ranks) }
+
+    func testLayerKeys() {
+        var s = state()
+        XCTAssertEqual(s.handle(.left), [.redraw]); XCTAssertEqual(s.layer, 0, "clamped at the first layer")
+        _ = s.handle(.right); _ = s.handle(.char("l")); XCTAssertEqual(s.layer, 2)
+        _ = s.handle(.char("h")); XCTAssertEqual(s.layer, 1)
+        _ = s.handle(.end); XCTAssertEqual(s.layer, 11)
+        _ = s.handle(.right); XCTAssertEqual(s.layer, 11, "clamped at the last layer")
+        _ = s.handle(.home); XCTAssertEqual(s.layer, 0)
+    }
+
+    func testKeepAndPruneStayConsistent() {
+        var s = state()
+        XCTAssertEqual(s.handle(.up), [.recompute]); XCTAssertEqual(s.keep, 0.75, accuracy: 1e-9)
+        _ = s.handle(.char("j")); _ = s.handle(.down); XCTAssertEqual(s.keep, 0.65, accuracy: 1e-9)
+        XCTAssertEqual(s.handle(.char("[")), [.recompute]); XCTAssertEqual(s.prune, 0.15, accuracy: 1e-9)
+        _ = s.handle(.char("]")); _ = s.handle(.char("]")); _ = s.handle(.char("]"))
+        XCTAssertEqual(s.prune, 0, accuracy: 1e-9)
+        XCTAssertEqual(s.handle(.char("]")), [], "no recompute when nothing changes")
+        for _ in 0..<30 { _ = s.handle(.up) }
+        XCTAssertEqual(s.keep, 0.95, accuracy: 1e-9)
+        for _ in 0..<30 { _ = s.handle(.char("[")) }
+        XCTAssertLessThanOrEqual(s.keep + s.prune, 1 + 1e-9)
+        XCTAssertEqual(s.prune, 0.05, accuracy: 1e-9)
+        for _ in 0..<30 { _ = s.handle(.down) }
+        XCTAssertEqual(s.keep, 0.05, accuracy: 1e-9)
+    }
+
+    func testViewsSourcesImagesHelpResetQuit() {
+        var s = state()
+        XCTAssertEqual(s.view, .states)
+        _ = s.handle(.tab); XCTAssertEqual(s.view, .scores)
+        _ = s.handle(.char("v")); _ = s.handle(.char("v")); XCTAssertEqual(s.view, .restoreError)
+        _ = s.handle(.char("v")); XCTAssertEqual(s.view, .states)
+        XCTAssertEqual(s.handle(.char("s")), [.recompute]); XCTAssertEqual(s.scoreSource, .image)
+        _ = s.handle(.char("p")); XCTAssertEqual(s.image, 2, "wraps backwards")
+        _ = s.handle(.char("n")); XCTAssertEqual(s.image, 0)
+        XCTAssertEqual(s.handle(.char("e")), [.export])
+        _ = s.handle(.char("?")); XCTAssertTrue(s.showHelp)
+        XCTAssertEqual(s.handle(.right), [], "keys are inert under the help overlay")
+        XCTAssertEqual(s.layer, 0)
+        _ = s.handle(.escape); XCTAssertFalse(s.showHelp)
+        _ = s.handle(.up); _ = s.handle(.right)
+        XCTAssertEqual(s.handle(.char("r")), [.recompute])
+        XCTAssertEqual(s.keep, 0.7, accuracy: 1e-9); XCTAssertEqual(s.layer, 0); XCTAssertEqual(s.scoreSource, .calibrated)
+        XCTAssertEqual(s.handle(.char("q")), []); XCTAssertTrue(s.quit)
+    }
+
+    func testWithoutCalibratedRanksTheImageIsTheSource() {
+        var s = state(ranks: false)
+        XCTAssertEqual(s.scoreSource, .image)
+        XCTAssertEqual(s.handle(.char("s")), [.redraw])
+        XCTAssertEqual(s.scoreSource, .image)
+        XCTAssertTrue(s.status.contains("no calibrated ranks"))
+    }
+}

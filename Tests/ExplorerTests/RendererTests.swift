@@ -1,0 +1,84 @@
+import XCTest
+@testable import Explorer
+@testable import Compression
+import Engine
+
+/// The cell buffer the renderer produces: states of known patches for a hand-made plan, colour
+/// modes degrading correctly, layout at 80x24 and 200x60, and the small-terminal message.
+final class RendererTests: XCTestCase {
+    /// A 4x4-grid model (16 patches, 2 blocks) and an analysis whose block 0 has a known layout.
+    func fixture() -> (Renderer.Options) -> (Renderer, ExplorerImage, Analysis) {
+        let cfg = ViTConfig(imageSize: 8, patchSize: 2, channels: 1, dim: 8, depth: 2, heads: 2, numClasses: 3)
+        var score = [Float](repeating: 0.2, count: 16)
+        score[1] = 0.9; score[9] = 0.7
+        var mask = [Bool](repeating: true, count: 16); mask[6] = false
+        let b = PMPlanner.makeBlock(block: 0, score: zip(score, mask).map { $1 ? $0 : 0 }, mask: mask, centers: [1, 9], grid: 4,
+                                    prefix: 1, grouping: .grid)
+        let layer0 = Analysis.Layer(tokensIn: 17, tokensRun: b.channels, tokensOut: 17, gflops: 0.001, states: b.layout?.states,
+                                    restoreError: [Float](repeating: 0.1, count: 16), liveScores: score)
+        let layer1 = Analysis.Layer(tokensIn: 17, tokensRun: 17, tokensOut: 17, gflops: 0.002, states: nil,
+                                    restoreError: [Float](repeating: 0, count: 16), liveScores: score)
+        let a = Analysis(key: .init(image: 0, keep: 0.7, prune: 0.1, source: .calibrated), layers: [layer0, layer1],
+                         denseTop: [(1, 0.9), (0, 0.08)], compressedTop: [(1, 0.85), (2, 0.1)], gflopsDense: 0.01,
+                         gflopsCompressed: 0.007, milliseconds: 3, planNote: "plan note")
+        let pixels = (0..<(8 * 8)).flatMap { i -> [UInt8] in let v = UInt8(i * 4); return [v, v, v] }
+        let img = ExplorerImage(name: "toy.png", label: 1, input: [], pixels: pixels, size: 8)
+        return { opts in (Renderer(modelName: "toy", config: cfg, classNames: ["zero", "one", "two"], options: opts), img, a) }
+    }
+
+    func testStatesOfKnownPatchesAt80x24() {
+        let (r, img, a) = fixture()(.init(color: .c256, unicode: true))
+        let s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
+        let buf = r.render(s, analysis: a, image: img, computing: false, width: 80, height: 24)
+        // k = 4 at 80x24 for a 4x4 grid: patches are 8 cells wide and 4 tall, glyph in the top-left cell.
+        func glyph(_ j: Int) -> Character { buf[1 + (j % 4) * 8, 2 + (j / 4) * 4].char }
+        XCTAssertEqual(glyph(1), "A", "center of group 0")
+        XCTAssertEqual(glyph(0), "a", "member of group 0")
+        XCTAssertEqual(glyph(9), "B", "center of group 1")
+        XCTAssertEqual(glyph(6), ".", "pruned")
+        XCTAssertEqual(glyph(4), ":", "row without a center: passes through")
+        XCTAssertEqual(buf[2, 2].char, "▀", "image cells are half blocks")
+        XCTAssertTrue(buf.line(0).contains("toy.png"))
+        XCTAssertTrue(buf.text.contains("layer 1/2"))
+        XCTAssertTrue(buf.text.contains("  17 >    3 >   17"), buf.text)
+        XCTAssertTrue(buf.line(23).contains("q quit"))
+        XCTAssertTrue(buf.text.contains("dense: one 90%"))
+        // Colours stay out of 0-15.
+        XCTAssertTrue(buf.cells.allSatisfy { $0.bg == -1 || $0.bg >= 16 })
+    }
+
+    func testColourModesDegrade() {
+        let s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
+        let (r8, img, a) = fixture()(.init(color: .eight, unicode: true))
+        let b8 = r8.render(s, analysis: a, image: img, computing: false, width: 80, height: 24)
+        XCTAssertTrue(b8.cells.allSatisfy { ($0.fg == -1 || $0.fg <= 7) && $0.bg == -1 }, "8 colours: basic foregrounds only")
+        XCTAssertEqual(b8[1 + 8, 2].char, "A")
+        let (rn, _, _) = fixture()(.init(color: .none, unicode: false))
+        let bn = rn.render(s, analysis: a, image: img, computing: false, width: 80, height: 24)
+        XCTAssertTrue(bn.cells.allSatisfy { $0.fg == -1 && $0.bg == -1 }, "no colour at all")
+        XCTAssertTrue(bn.cells.allSatisfy { $0.char.isASCII }, "ASCII only without UTF-8")
+        XCTAssertEqual(bn[1 + 8, 2].char, "A")
+        XCTAssertEqual(bn[1 + 8, 2].attrs, [.bold, .reverse], "centers stand out without colour")
+        XCTAssertEqual(bn[1 + 2 * 8, 2 + 4].char, ".")
+    }
+
+    func testLargeTerminalAndHelpAndTooSmall() {
+        let (r, img, a) = fixture()(.init(color: .c256, unicode: true))
+        var s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
+        let big = r.render(s, analysis: a, image: img, computing: false, width: 200, height: 60)
+        XCTAssertEqual(big.width, 200)
+        XCTAssertTrue(big.line(59).contains("q quit"))
+        _ = s.handle(.char("?"))
+        let help = r.render(s, analysis: a, image: img, computing: true, width: 80, height: 24)
+        XCTAssertTrue(help.text.contains("HELP"))
+        XCTAssertTrue(help.text.contains("┌"))
+        XCTAssertTrue(help.text.contains("computing..."))
+        let small = r.render(s, analysis: a, image: img, computing: false, width: 60, height: 20)
+        XCTAssertTrue(small.text.contains("terminal too small: 60x20, need 80x24"))
+    }
+
+    func testGlyphAlphabet() {
+        XCTAssertEqual(Renderer.glyph(.center(group: 27)), "B", "letters repeat past 26 groups")
+        XCTAssertEqual(Renderer.glyph(.merged(group: 2, weight: 0.5)), "c")
+    }
+}
