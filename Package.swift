@@ -17,6 +17,9 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CNCursesW", providers: [.apt(["libncursesw5-dev"])]),
+        // Restores the terminal on a crash while curses owns it (holds state, so a real C target).
+        .target(name: "CTermGuard", dependencies: ["CNCursesW"], linkerSettings: [.linkedLibrary("ncursesw")]),
 
         // Elementwise exp/erf kernels compiled for several ISAs, picked at load time (see its header).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
@@ -32,11 +35,13 @@ let package = Package(
         .target(name: "Compression", dependencies: ["Engine"]),
         // The explorer: state, analysis and drawing into a cell buffer. Knows nothing of ncurses.
         .target(name: "Explorer", dependencies: ["Engine", "Compression"]),
+        // The ncurses backend: copies a cell buffer to the screen and reads keys, nothing more.
+        .target(name: "TerminalUI", dependencies: ["Explorer", "CNCursesW", "CTermGuard"]),
         // The command-line tool: one file per subcommand, thin.
         .executableTarget(
             name: "tokenscope",
             dependencies: [
-                "Engine", "Compression", "Explorer",
+                "Engine", "Compression", "Explorer", "TerminalUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -33,9 +33,13 @@ public struct ExplorerImage: Sendable {
 
 /// What one recompute produced, tagged with the settings it was computed for (so a slow result that
 /// arrives after the user moved on is recognised as stale).
-public struct Analysis: Sendable {
+public struct Analysis: @unchecked Sendable {
     public struct Key: Equatable, Sendable {
         public var image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource
+        public init(image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource) {
+            self.image = image; self.keep = keep; self.prune = prune; self.source = source
+        }
+        public init(_ s: ExplorerState) { self.init(image: s.image, keep: s.keep, prune: s.prune, source: s.scoreSource) }
     }
     public struct Layer: Sendable {
         public var tokensIn: Int, tokensRun: Int, tokensOut: Int
@@ -58,8 +62,9 @@ public struct Analysis: Sendable {
 }
 
 /// Runs what the explorer shows: live scores (forward + backward), the plan, the dense and the
-/// compressed forward passes, predictions and per-patch restore errors.
-public final class ExplorerEngine {
+/// compressed forward passes, predictions and per-patch restore errors. Runs one analysis at a time
+/// (the explorer's background queue is serial), which is what makes it safe to hand to that queue.
+public final class ExplorerEngine: @unchecked Sendable {
     public let model: ViTModel
     public let ranks: [[Double]]?
     public let images: [ExplorerImage]

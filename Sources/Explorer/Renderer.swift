@@ -43,7 +43,7 @@ public struct Renderer {
 
         let status = computing ? "computing..." : (s.status.isEmpty ? (a?.planNote ?? "") : s.status)
         buf.put(status, x: 1, y: height - 2, attrs: computing ? .bold : [], maxWidth: width - 2)
-        let footer = " q quit  ? help  \(arrows.lr) layer  \(arrows.ud) keep  [ ] prune  v view  s scores  n/p image  e export "
+        let footer = " q quit  ? help  \(arrows.lr) layer  \(arrows.ud) keep  [] prune  v view  s score  n/p img  e export"
         buf.fill(x: 0, y: height - 1, width: width, height: 1, with: Cell(" ", attrs: .reverse))
         buf.put(footer, x: 0, y: height - 1, attrs: .reverse, maxWidth: width)
         if s.showHelp { drawHelp(&buf, width: width, height: height) }

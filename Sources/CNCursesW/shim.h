@@ -1,0 +1,40 @@
+#ifndef TOKENSCOPE_CNCURSESW_SHIM_H
+#define TOKENSCOPE_CNCURSESW_SHIM_H
+/* SwiftPM drops pkg-config's -D flags: without this, cchar_t and the wide API do not exist. */
+#ifndef _XOPEN_SOURCE_EXTENDED
+#define _XOPEN_SOURCE_EXTENDED 1
+#endif
+#ifndef NCURSES_WIDECHAR
+#define NCURSES_WIDECHAR 1
+#endif
+#include <locale.h>
+#include <langinfo.h>
+#include <wchar.h>
+#include <ncursesw/curses.h>
+#include <term.h>
+
+/* Macros and C globals Swift cannot import (or rejects in Swift 6 mode), as functions. */
+static inline attr_t nc_a_bold(void) { return A_BOLD; }
+static inline attr_t nc_a_dim(void) { return A_DIM; }
+static inline attr_t nc_a_reverse(void) { return A_REVERSE; }
+static inline attr_t nc_a_underline(void) { return A_UNDERLINE; }
+static inline WINDOW *nc_stdscr(void) { return stdscr; }
+static inline int nc_colors(void) { return COLORS; }
+static inline int nc_color_pairs(void) { return COLOR_PAIRS; }
+static inline void nc_getmaxyx(WINDOW *w, int *y, int *x) { getmaxyx(w, *y, *x); }
+static inline int nc_codeset_is_utf8(void) {
+    const char *c = nl_langinfo(CODESET);
+    return c && (c[0] == 'U' || c[0] == 'u') && (c[1] == 'T' || c[1] == 't') && (c[2] == 'F' || c[2] == 'f');
+}
+/* One wide character with attributes and an int-sized colour pair. */
+static inline int nc_put_wch(WINDOW *w, int y, int x, wchar_t ch, attr_t a, int pair) {
+    cchar_t cc;
+    wchar_t s[2] = { ch, L'\0' };
+    if (setcchar(&cc, s, a, 0, &pair) == ERR) return ERR;
+    return mvwadd_wch(w, y, x, &cc);
+}
+static inline int nc_has_cup(void) {
+    const char *cup = tigetstr("cup");
+    return cup != 0 && cup != (char *)-1;
+}
+#endif

@@ -1,0 +1,97 @@
+import Foundation
+import XCTest
+
+/// The explorer end to end in a real terminal: tmux (installed by the README's set-up command and
+/// `.ci/run`) runs the release binary in a fixed 80x24 session; keys go in with send-keys and the
+/// screen comes back with capture-pane.
+final class ExplorerTmuxTests: XCTestCase {
+    var socket = ""
+    var tmp = ""
+
+    /// Runs a tmux client command through the shell (popen: the tmux server started by the first
+    /// command must not inherit this process's pipes, which Foundation's Process would hand it).
+    @discardableResult
+    func tmux(_ args: [String], capture: Bool = true) throws -> String {
+        let quoted = (["TMUX_TMPDIR=" + tmp, "/usr/bin/tmux", "-L", socket, "-f", "/dev/null"] + args)
+            .map { $0.hasPrefix("TMUX_TMPDIR=") ? $0 : "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let cmd = quoted.joined(separator: " ") + (capture ? " 2>/dev/null </dev/null" : " </dev/null >/dev/null 2>&1")
+        guard let f = popen(cmd, "r") else { throw XCTSkip("cannot run tmux") }
+        var out = [UInt8]()
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&buf, 1, buf.count, f)
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        pclose(f)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Polls the pane until it contains `text` (10 s at most).
+    func waitFor(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        var screen = ""
+        for _ in 0..<200 {
+            screen = try tmux(["capture-pane", "-p", "-t", "s"])
+            if screen.contains(text) { return screen }
+            usleep(50_000)
+        }
+        XCTFail("screen never showed \"\(text)\":\n\(screen)", file: file, line: line)
+        return screen
+    }
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed (apt-get install tmux)") }
+        guard FileManager.default.isExecutableFile(atPath: CLI.binary) else { throw XCTSkip("no release binary at \(CLI.binary)") }
+        socket = "ts\(getpid())"
+        tmp = NSTemporaryDirectory() + "tokenscope-tmux-\(getpid())"
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        _ = try? tmux(["kill-server"], capture: false)
+        try? FileManager.default.removeItem(atPath: tmp)
+    }
+
+    func start(_ env: String = "") throws {
+        let cmd = "env TERM=xterm-256color \(env) \(CLI.binary) explore --model \(CLI.fixture("vit-s8.safetensors")) " +
+            "\(CLI.fixture("images/pp_a.png")) \(CLI.fixture("images/rgb8.png")); echo EXIT=$?; sleep 30"
+        try tmux(["new-session", "-d", "-s", "s", "-x", "80", "-y", "24", "-e", "LANG=C.UTF-8", "-e", "NCURSES_NO_UTF8_ACS=1", cmd], capture: false)
+    }
+
+    func testKeysChangeLayerKeepAndHelpThenQuit() throws {
+        try start()
+        var screen = try waitFor("  17 > ")  // per-layer token counts, once the first analysis is in
+        XCTAssertTrue(screen.contains("layer 1/3"), screen)
+        XCTAssertTrue(screen.contains("keep 0.70"), screen)
+        _ = try tmux(["send-keys", "-t", "s", "l", "l"])
+        _ = try waitFor("layer 3/3")
+        _ = try tmux(["send-keys", "-t", "s", "Up"])
+        screen = try waitFor("keep 0.75")
+        _ = try tmux(["send-keys", "-t", "s", "Down", "Down", "["])
+        screen = try waitFor("prune 0.15")
+        XCTAssertTrue(screen.contains("keep 0.65"), screen)
+        _ = try tmux(["send-keys", "-t", "s", "?"])
+        screen = try waitFor("HELP")
+        XCTAssertTrue(screen.contains("┌"), screen)
+        _ = try tmux(["send-keys", "-t", "s", "Escape"])
+        _ = try tmux(["send-keys", "-t", "s", "n"])
+        _ = try waitFor("image 2/2")
+        _ = try tmux(["send-keys", "-t", "s", "q"])
+        _ = try waitFor("EXIT=0")
+        XCTAssertEqual(try tmux(["display", "-p", "-t", "s", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0",
+                       "the alternate screen is left on quit")
+    }
+
+    func testTooSmallThenResizedAndNoColor() throws {
+        try start("NO_COLOR=1")
+        _ = try waitFor("layer 1/3")
+        _ = try tmux(["resize-window", "-t", "s", "-x", "60", "-y", "20"])
+        _ = try waitFor("terminal too small: 60x20, need 80x24")
+        _ = try tmux(["resize-window", "-t", "s", "-x", "80", "-y", "24"])
+        _ = try waitFor("layer 1/3")
+        let sgr = try tmux(["capture-pane", "-p", "-e", "-t", "s"])
+        XCTAssertFalse(sgr.contains("38;5;"), "NO_COLOR: no 256-colour escapes")
+        _ = try tmux(["send-keys", "-t", "s", "q"])
+        _ = try waitFor("EXIT=0")
+    }
+}
