@@ -18,6 +18,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Number of attention heads, when the file's metadata does not say (default: width / 64).") var heads: Int?
     @Flag(help: "Time forward + backward + gradient-weighted scores (no parameter gradients): what the explorer computes per key press.") var backward = false
     @Flag(help: "Time a training step: forward, cross-entropy, backward with every parameter gradient.") var train = false
+    @Flag(help: "Replay explorer key presses without a terminal (layer, keep, prune, score source, image): analysis + drawing per key.") var explorer = false
     @Option(help: "Time this architecture with random weights instead of a file: DIM,DEPTH,HEADS,IMG,PATCH,CHANNELS,CLASSES (e.g. 96,12,3,28,2,1,10).") var arch: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
@@ -25,7 +26,7 @@ struct Bench: ParsableCommand {
         guard batch >= 1, batch <= 4096 else { throw ValidationError("--batch must be between 1 and 4096") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
-        if backward && train { throw ValidationError("choose one of --backward and --train") }
+        if [backward, train, explorer].filter({ $0 }).count > 1 { throw ValidationError("choose one of --backward, --train and --explorer") }
         if (model == nil) == (arch == nil) { throw ValidationError("give --model FILE or --arch SPEC") }
     }
 
@@ -41,6 +42,10 @@ struct Bench: ParsableCommand {
             }
             let m = any.vit
             let c = m.config
+            if explorer {
+                try ExplorerBench.run(model: m, modelName: model ?? "arch", threads: threads, json: json)
+                return
+            }
             let work: BenchRunner.Work = backward ? .scores : (train ? .train : .forward)
             let result: BenchRunner.Result
             switch (any, work) {

@@ -105,6 +105,14 @@ final class InferCLITests: XCTestCase {
         XCTAssertTrue(b.stdout.contains("\"work\":\"scores\""), b.stdout)
     }
 
+    func testBenchExplorerReplaysKeys() throws {
+        let o = try CLI.run(["bench", "--model", CLI.fixture("vit-s8.safetensors"), "--explorer", "--json"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let obj = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(obj?["keys"] as? Int, 48)
+        XCTAssertGreaterThan(obj?["ms_per_key_mean"] as? Double ?? 0, 0)
+    }
+
     func testVersionShowsBLASCore() throws {
         let o = try CLI.run(["--version"])
         XCTAssertEqual(o.status, 0)
