@@ -67,15 +67,18 @@ public struct Analysis: @unchecked Sendable {
 public final class ExplorerEngine: @unchecked Sendable {
     public let model: ViTModel
     public let ranks: [[Double]]?
+    /// A Prune and Merge file's own plan (`--pm`), shown as it is.
+    public let filePlan: PMModel?
     public let images: [ExplorerImage]
     public let classNames: [String]
     let workers: Int
     let scorer: GradientScorer
     let denseActs: Activations
 
-    public init(model: ViTModel, ranks: [[Double]]?, images: [ExplorerImage], classNames: [String], workers: Int = 2) {
+    public init(model: ViTModel, ranks: [[Double]]?, filePlan: PMModel? = nil, images: [ExplorerImage], classNames: [String], workers: Int = 2) {
         self.model = model
         self.ranks = ranks
+        self.filePlan = filePlan
         self.images = images
         self.classNames = classNames
         self.workers = workers
@@ -88,18 +91,24 @@ public final class ExplorerEngine: @unchecked Sendable {
         let c = model.config, n = c.tokens, d = c.dim, np = c.numPatches, pre = c.prefixTokens
         let img = images[min(max(s.image, 0), images.count - 1)]
         let live = scorer.score(images: img.input, batch: 1)
-        let useRanks: [[Double]]
-        var note: String
-        if s.scoreSource == .calibrated, let ranks {
-            useRanks = ranks
-            note = "plan from calibrated ranks (static, as the paper)"
+        let pm: PMModel
+        let note: String
+        if s.scoreSource == .file, let filePlan {
+            pm = filePlan
+            note = "plan from the PM file (fixed; fine-tuned matrices show as #)"
         } else {
-            useRanks = live.scores.map { $0.map(Double.init) }
-            note = "plan from this image's live scores (adaptive)"
+            let useRanks: [[Double]]
+            if s.scoreSource == .calibrated, let ranks {
+                useRanks = ranks
+                note = "plan from calibrated ranks (static, as the paper)"
+            } else {
+                useRanks = live.scores.map { $0.map(Double.init) }
+                note = "plan from this image's live scores (adaptive)"
+            }
+            let plan = try PMPlanner.plan(ranks: useRanks, config: c,
+                                          options: .init(keep: s.keep, prune: s.prune, blocks: Array(0..<c.depth), grouping: .grid))
+            pm = try PMModel(dense: model, blocks: plan)
         }
-        let plan = try PMPlanner.plan(ranks: useRanks, config: c,
-                                      options: .init(keep: s.keep, prune: s.prune, blocks: Array(0..<c.depth), grouping: .grid))
-        let pm = try PMModel(dense: model, blocks: plan)
         // Dense pass, keeping every block's output.
         var denseOut: [[Float]] = []
         img.input.withUnsafeBufferPointer { x in

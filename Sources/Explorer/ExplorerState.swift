@@ -9,6 +9,8 @@ public struct ExplorerState: Equatable, Sendable {
         case calibrated
         /// Live forward + backward on the image on screen: an adaptive plan for this image.
         case image
+        /// The plan stored in a Prune and Merge file (`--pm`), possibly fine-tuned: fixed.
+        case file
     }
     public enum Method: String, CaseIterable, Sendable {
         case pruneMerge = "Prune and Merge"
@@ -30,17 +32,25 @@ public struct ExplorerState: Equatable, Sendable {
     public let imageCount: Int
     /// Whether calibrated ranks exist; without them the score source stays `image`.
     public let hasCalibratedRanks: Bool
+    /// Whether a Prune and Merge file's own plan is available (`--pm`).
+    public let hasFilePlan: Bool
     let initial: (keep: Double, prune: Double)
 
-    public init(depth: Int, imageCount: Int, hasCalibratedRanks: Bool, keep: Double = 0.7, prune: Double = 0.1) {
+    public init(depth: Int, imageCount: Int, hasCalibratedRanks: Bool, hasFilePlan: Bool = false, keep: Double = 0.7, prune: Double = 0.1) {
         self.depth = max(1, depth)
         self.imageCount = max(1, imageCount)
         self.hasCalibratedRanks = hasCalibratedRanks
+        self.hasFilePlan = hasFilePlan
         self.keep = keep
         self.prune = prune
         initial = (keep, prune)
-        scoreSource = hasCalibratedRanks ? .calibrated : .image
+        scoreSource = Self.firstSource(hasFilePlan, hasCalibratedRanks)
     }
+
+    static func firstSource(_ file: Bool, _ ranks: Bool) -> ScoreSource { file ? .file : (ranks ? .calibrated : .image) }
+
+    /// The score sources this session has, in the order `s` cycles through them.
+    var sources: [ScoreSource] { (hasFilePlan ? [.file] : []) + (hasCalibratedRanks ? [.calibrated] : []) + [.image] }
 
     public static func == (a: ExplorerState, b: ExplorerState) -> Bool {
         a.layer == b.layer && a.keep == b.keep && a.prune == b.prune && a.view == b.view && a.scoreSource == b.scoreSource &&
@@ -76,20 +86,41 @@ public struct ExplorerState: Equatable, Sendable {
         case .right, .char("l"): if layer < depth - 1 { layer += 1 }; return [.redraw]
         case .home: layer = 0; return [.redraw]
         case .end: layer = depth - 1; return [.redraw]
+        case .up, .char("k"), .down, .char("j"), .char("]"), .char("["):
+            if scoreSource == .file {
+                status = "the plan comes from the PM file; press s to plan from scores, where keep and prune apply"
+                return [.redraw]
+            }
+            return adjust(key)
+        default: return others(key)
+        }
+    }
+
+    /// Keep and prune keys (the plan is made from scores).
+    mutating func adjust(_ key: Key) -> [Effect] {
+        switch key {
         case .up, .char("k"): return setKeep(keep + Self.step)
         case .down, .char("j"): return setKeep(keep - Self.step)
         case .char("]"): return setPrune(prune - Self.step)
         case .char("["): return setPrune(prune + Self.step)
+        default: return []
+        }
+    }
+
+    /// Every other key.
+    mutating func others(_ key: Key) -> [Effect] {
+        switch key {
         case .tab, .char("v"):
             let all = View.allCases
             view = all[((all.firstIndex(of: view) ?? 0) + 1) % all.count]
             return [.redraw]
         case .char("s"):
-            guard hasCalibratedRanks else {
+            let all = sources
+            guard all.count > 1 else {
                 status = "no calibrated ranks for this model: scores come from the image on screen (give --ranks)"
                 return [.redraw]
             }
-            scoreSource = scoreSource == .calibrated ? .image : .calibrated
+            scoreSource = all[((all.firstIndex(of: scoreSource) ?? 0) + 1) % all.count]
             return [.recompute]
         case .char("m"):
             let all = Method.allCases
@@ -101,7 +132,7 @@ public struct ExplorerState: Equatable, Sendable {
         case .char("e"): return [.export]
         case .char("r"):
             layer = 0; keep = initial.keep; prune = initial.prune; view = .states
-            scoreSource = hasCalibratedRanks ? .calibrated : .image
+            scoreSource = Self.firstSource(hasFilePlan, hasCalibratedRanks)
             status = "reset"
             return [.recompute]
         case .char("?"): showHelp = true; return [.redraw]
@@ -134,7 +165,7 @@ public struct ExplorerState: Equatable, Sendable {
         ("↑/↓ k/j", "keep ratio +/- 0.05"),
         ("[ ]", "prune rate +/- 0.05"),
         ("v Tab", "next view: states, scores, groups, restore error"),
-        ("s", "score source: calibrated plan / this image (live)"),
+        ("s", "plan source: PM file / calibrated ranks / this image (live)"),
         ("m", "method"),
         ("n p", "next / previous image"),
         ("e", "export the patch maps of all layers as text"),

@@ -11,7 +11,9 @@ public enum TextMap {
                               analysis a: Analysis, grid g: Int) -> String {
         var out = "# TokenScope \(version) patch map\n"
         out += "# model: \(modelName)\n# image: \(imageName)\n"
-        out += "# method: \(s.method.rawValue)  keep: \(fmt(s.keep))  prune: \(fmt(s.prune))  grouping: grid  scores: \(s.scoreSource.rawValue)\n"
+        out += s.scoreSource == .file
+            ? "# method: \(s.method.rawValue)  plan: from the PM file\n"
+            : "# method: \(s.method.rawValue)  keep: \(fmt(s.keep))  prune: \(fmt(s.prune))  grouping: grid  scores: \(s.scoreSource.rawValue)\n"
         out += "# legend: A-Z group center, a-z member of that group, . pruned (skips the block), : kept but no center (skips the block), # dense block\n"
         out += "# GFLOPs per image: dense \(fmt3(a.gflopsDense)), compressed \(fmt3(a.gflopsCompressed))\n"
         for (l, layer) in a.layers.enumerated() {

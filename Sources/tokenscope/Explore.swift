@@ -14,6 +14,7 @@ struct Explore: ParsableCommand {
     @Argument(help: "PNG images to explore (default: the shipped samples).") var images: [String] = []
     @Option(help: "Model (safetensors; default: the shipped Fashion-MNIST model).") var model: String?
     @Option(help: "Calibrated ranks (seq_ranks) for the static plan; default: the model's own if shipped.") var ranks: String?
+    @Option(help: "A Prune and Merge file: show its own plan (the model is its dense part; s switches to planning from scores).") var pm: String?
     @Option(help: "Initial keep ratio.") var keep: Double = 0.7
     @Option(help: "Initial prune rate.") var prune: Double = 0.1
     @Option(help: "Colours: auto, none, 8 or 256 (auto honours NO_COLOR).") var color: String = "auto"
@@ -28,17 +29,20 @@ struct Explore: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard let modelPath = model ?? Assets.find("models/fmnist-vit.safetensors") else {
+            if pm != nil && model != nil { throw EngineError("give --model or --pm, not both (a PM file holds its dense model)") }
+            let filePlan = try pm.map { try PMModel(path: $0) }
+            guard let modelPath = pm ?? model ?? Assets.find("models/fmnist-vit.safetensors") else {
                 throw EngineError("no model given and the shipped one (assets/models/fmnist-vit.safetensors) is not there yet; pass --model M.safetensors")
             }
-            let m = try ViTModel(path: modelPath)
+            let m = try filePlan?.dense ?? ViTModel(path: modelPath)
             let c = m.config
-            let rankPath = ranks ?? (model == nil ? Assets.find("models/fmnist-vit.ranks.safetensors") : nil)
+            let rankPath = ranks ?? (model == nil && pm == nil ? Assets.find("models/fmnist-vit.ranks.safetensors") : nil)
             let r = try rankPath.map { try Calibration.load(path: $0, for: c) }
             let imgs = try loadImages(m)
             let names = try Assets.classNames(for: m, labelsFile: nil)
-            let engine = ExplorerEngine(model: m, ranks: r, images: imgs, classNames: names, workers: threads)
-            var state = ExplorerState(depth: c.depth, imageCount: imgs.count, hasCalibratedRanks: r != nil, keep: keep, prune: prune)
+            let engine = ExplorerEngine(model: m, ranks: r, filePlan: filePlan, images: imgs, classNames: names, workers: threads)
+            var state = ExplorerState(depth: c.depth, imageCount: imgs.count, hasCalibratedRanks: r != nil, hasFilePlan: filePlan != nil,
+                                      keep: keep, prune: prune)
             let modelName = (modelPath as NSString).lastPathComponent
 
             if let reason = Terminal.unavailableReason() {

@@ -113,6 +113,18 @@ final class InferCLITests: XCTestCase {
         XCTAssertGreaterThan(obj?["ms_per_key_mean"] as? Double ?? 0, 0)
     }
 
+    func testExploreWithoutATerminalPrintsTheTextMap() throws {
+        // stdout is a pipe here, so the explorer prints the text patch map and says why on stderr.
+        let o = try CLI.run(["explore", "--pm", CLI.fixture("pm-p8.safetensors"), CLI.fixture("images/pp_a.png")])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("plan: from the PM file"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("## layer 1: tokens 65 -> 45 -> 65"), o.stdout)
+        XCTAssertEqual(o.stdout.split(separator: "\n").filter { $0.count == 8 && !$0.hasPrefix("#") }.count, 4 * 8, "an 8x8 grid per layer")
+        XCTAssertTrue(o.stderr.contains("not a terminal"), o.stderr)
+        assertCleanFailure(try CLI.run(["explore", "--pm", CLI.fixture("pm-p8.safetensors"), "--model", CLI.fixture("vit-s8.safetensors")]),
+                           ["not both"])
+    }
+
     func testVersionShowsBLASCore() throws {
         let o = try CLI.run(["--version"])
         XCTAssertEqual(o.status, 0)

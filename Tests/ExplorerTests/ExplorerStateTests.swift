@@ -59,4 +59,17 @@ final class ExplorerStateTests: XCTestCase {
         XCTAssertEqual(s.scoreSource, .image)
         XCTAssertTrue(s.status.contains("no calibrated ranks"))
     }
+
+    func testFilePlanSourceFreezesKeepAndPrune() {
+        var s = ExplorerState(depth: 4, imageCount: 1, hasCalibratedRanks: true, hasFilePlan: true)
+        XCTAssertEqual(s.scoreSource, .file)
+        XCTAssertEqual(s.handle(.up), [.redraw])
+        XCTAssertEqual(s.keep, 0.7, accuracy: 1e-9)
+        XCTAssertTrue(s.status.contains("PM file"))
+        XCTAssertEqual(s.handle(.char("s")), [.recompute]); XCTAssertEqual(s.scoreSource, .calibrated)
+        XCTAssertEqual(s.handle(.up), [.recompute]); XCTAssertEqual(s.keep, 0.75, accuracy: 1e-9)
+        _ = s.handle(.char("s")); XCTAssertEqual(s.scoreSource, .image)
+        _ = s.handle(.char("s")); XCTAssertEqual(s.scoreSource, .file, "s cycles file -> calibrated -> image")
+        _ = s.handle(.char("r")); XCTAssertEqual(s.scoreSource, .file)
+    }
 }
