@@ -135,13 +135,10 @@ public final class ExplorerEngine: @unchecked Sendable {
             }
         }
         let pmLogits = f.logits(batch: 1)
-        let dm = Double(d), inner = Double(c.innerDim), mlp = Double(c.mlpDim)
-        func blockFlops(_ t: Double) -> Double { 2 * (t * dm * 3 * inner + 2 * t * t * inner + t * inner * dm + 2 * t * dm * mlp) }
         let layers: [Analysis.Layer] = (0..<c.depth).map { l in
             let b = pm.blocks[l]
             let run = b?.channels ?? n
-            var g = blockFlops(Double(run))
-            if b != nil { g += 2 * 2 * Double(run) * Double(n) * dm }
+            let g = c.blockFlops(tokens: run) + (b.map(pm.mergeRecoverFlops) ?? 0)
             return Analysis.Layer(tokensIn: n, tokensRun: run, tokensOut: n, gflops: g / 1e9, states: b?.layout?.states,
                                   restoreError: errors[l], liveScores: live.scores[l])
         }

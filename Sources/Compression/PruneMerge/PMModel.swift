@@ -151,14 +151,13 @@ public final class PMModel: @unchecked Sendable {
     /// recover products, patch embedding, and the head once.
     public var flopsPerImage: Double {
         let c = dense.config
-        let d = Double(c.dim), i = Double(c.innerDim), m = Double(c.mlpDim), n = Double(c.tokens)
-        var total = Double(c.numPatches) * Double(c.patchDim) * d + Double(c.prefixTokens) * d * Double(c.numClasses)
-        for ch in channels {
-            let t = Double(ch)
-            total += t * d * 3 * i + 2 * t * t * i + t * i * d + 2 * t * d * m
-        }
-        for b in blocks.compactMap({ $0 }) { total += 2 * Double(b.channels) * n * d }
-        return 2 * total
+        return c.embedAndHeadFlops + channels.reduce(0) { $0 + c.blockFlops(tokens: $1) } +
+            blocks.compactMap { $0 }.reduce(0) { $0 + mergeRecoverFlops($1) }
+    }
+
+    /// The merge [C, N] and recover [N, C] products on [N, D] / [C, D] tokens, x 2.
+    public func mergeRecoverFlops(_ b: PMBlock) -> Double {
+        2 * 2 * Double(b.channels) * Double(b.tokens) * Double(dense.config.dim)
     }
 
     /// The official code's `flops()` (pm-vit/tmvit.py), reported as it is: per block 3cDC + cDc + Hcc +

@@ -57,11 +57,18 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     /// Multiply-accumulates x 2 for one image's forward pass, counted from the GEMMs and the
     /// attention products (what `bench` reports as GFLOPs per image; elementwise ops are excluded).
     public var flopsPerImage: Double {
-        let t = Double(tokens), d = Double(dim), i = Double(innerDim), m = Double(mlpDim)
-        let patch = Double(numPatches) * Double(patchDim) * d
-        let block = t * d * 3 * i + 2 * t * t * i + t * i * d + 2 * t * d * m
-        let head = Double(prefixTokens) * d * Double(numClasses)
-        return 2 * (patch + Double(depth) * block + head)
+        embedAndHeadFlops + Double(depth) * blockFlops(tokens: tokens)
+    }
+
+    /// FLOPs (multiply-adds x 2) of one block run on `t` tokens: qkv, q k^T and A v, proj, MLP.
+    public func blockFlops(tokens t: Int) -> Double {
+        let t = Double(t), d = Double(dim), i = Double(innerDim), m = Double(mlpDim)
+        return 2 * (t * d * 3 * i + 2 * t * t * i + t * i * d + 2 * t * d * m)
+    }
+
+    /// FLOPs of the patch embedding and of the head (once, on the prefix tokens).
+    public var embedAndHeadFlops: Double {
+        2 * (Double(numPatches) * Double(patchDim) * Double(dim) + Double(prefixTokens) * Double(dim) * Double(numClasses))
     }
 
     /// The JSON stored under `config` in the metadata of files TokenScope writes. Key names follow
