@@ -45,7 +45,7 @@ public struct Analysis: @unchecked Sendable {
         public var tokensIn: Int, tokensRun: Int, tokensOut: Int
         public var gflops: Double
         /// Per patch; nil when the block runs densely.
-        public var states: [PMBlock.PatchState]?
+        public var states: [PatchState]?
         /// || x_pm - x_dense || / || x_dense || per patch, after this block.
         public var restoreError: [Float]
         /// Live gradient-weighted score per patch (this image, labels = own top-1).

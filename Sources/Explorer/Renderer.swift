@@ -57,10 +57,13 @@ public struct Renderer {
     // MARK: - Patch grid
 
     /// Glyph of a patch state: group letter (upper case = center, lower case = merged member; the
-    /// alphabet repeats past 26 groups, colour tells them apart), '.' pruned, ':' kept but with no center.
-    public static func glyph(_ st: PMBlock.PatchState) -> Character {
+    /// alphabet repeats past 26 groups, colour tells them apart), '.' pruned, ':' kept but with no
+    /// center, '#' runs as its own token, '-' dropped (EViT).
+    public static func glyph(_ st: PatchState) -> Character {
         let letters = Array("abcdefghijklmnopqrstuvwxyz")
         switch st {
+        case .kept: return "#"
+        case .dropped: return "-"
         case .pruned: return "."
         case .unassigned: return ":"
         case .center(let g): return Character(letters[g % 26].uppercased())
@@ -76,7 +79,7 @@ public struct Renderer {
         for py in 0..<g {
             for px in 0..<g {
                 let j = py * g + px
-                let st: PMBlock.PatchState? = layer?.states?[j]
+                let st: PatchState? = layer?.states?[j]
                 var tint: RGB?
                 var tintAmount = 0.0
                 var glyph: Character = st.map(Self.glyph) ?? "#"
@@ -88,7 +91,8 @@ public struct Renderer {
                     case .merged(let gi, _)?: tint = Palette.groupColors[gi % Palette.groupColors.count]; tintAmount = s.view == .groups ? 0.8 : 0.45
                     case .pruned?: tint = RGB(25, 25, 25); tintAmount = 0.75; attrs = .dim
                     case .unassigned?: tint = RGB(60, 60, 60); tintAmount = 0.6; attrs = .dim
-                    case nil: break
+                    case .dropped?: tint = RGB(0, 0, 0); tintAmount = 0.9; attrs = .dim
+                    case .kept?, nil: break
                     }
                 case .scores:
                     let v = Double((layer?.liveScores[j] ?? 0) / maxScore)
@@ -115,7 +119,7 @@ public struct Renderer {
 
     /// One cell of the picture: a half block (top and bottom pixels) in 256 colours, a glyph over
     /// the mean colour where the patch's glyph goes, or ASCII density without colour.
-    func cell(top: RGB, bottom: RGB, glyph: Character?, attrs: Cell.Attrs, group: PMBlock.PatchState?) -> Cell {
+    func cell(top: RGB, bottom: RGB, glyph: Character?, attrs: Cell.Attrs, group: PatchState?) -> Cell {
         let mean = top.mixed(with: bottom, 0.5)
         let lum = (mean.r * 0.299 + mean.g * 0.587 + mean.b * 0.114) / 255
         switch options.color {

@@ -16,7 +16,7 @@ final class GridGroupingTests: XCTestCase {
         return PMPlanner.makeBlock(block: 0, score: masked, mask: mask, centers: [1, 2, 9], grid: 4, prefix: 1, grouping: grouping)
     }
 
-    func group(_ s: PMBlock.PatchState) -> Int? {
+    func group(_ s: PatchState) -> Int? {
         switch s {
         case .center(let g), .merged(let g, _): return g
         default: return nil

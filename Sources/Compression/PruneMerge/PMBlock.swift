@@ -22,18 +22,6 @@ public struct PMBlock: Sendable, Equatable {
     /// checkpoint whose matrices were fine-tuned, where groups are no longer exact.
     public var layout: Layout?
 
-    public enum PatchState: Sendable, Equatable {
-        /// Skips the block and comes back unchanged.
-        case pruned
-        /// Represents group `g` (its weight is 1).
-        case center(group: Int)
-        /// Folded into group `g` with this weight.
-        case merged(group: Int, weight: Float)
-        /// Kept by the thresholds but with no center to join (grid grouping, a row without centers, or a
-        /// block with no centers at all): passes through the block unchanged, like a pruned token.
-        case unassigned
-    }
-
     public struct Layout: Sendable, Equatable {
         /// Patch index of each group's center, in group order.
         public var centers: [Int]

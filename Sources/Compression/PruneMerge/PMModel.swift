@@ -97,7 +97,7 @@ public final class PMModel: @unchecked Sendable {
             if centers[g] < 0 || b.merge[(pre + g) * n + pre + j] > b.merge[(pre + g) * n + pre + centers[g]] { centers[g] = j }
         }
         guard centers.enumerated().allSatisfy({ $1 >= 0 && abs(b.merge[(pre + $0) * n + pre + $1] - 1) < 1e-4 }) else { return nil }
-        let states: [PMBlock.PatchState] = (0..<p).map { j in
+        let states: [PatchState] = (0..<p).map { j in
             if b.tokenMask[pre + j] == 0 { return .pruned }
             let g = rowOf[j]
             if g < 0 { return .unassigned }

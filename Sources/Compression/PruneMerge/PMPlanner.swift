@@ -127,7 +127,7 @@ public enum PMPlanner {
         var merge = [Float](repeating: 0, count: channels * n)
         var bias = [Float](repeating: 0, count: channels)
         var tokenMask = [Float](repeating: 1, count: n)
-        var states = [PMBlock.PatchState](repeating: .pruned, count: p)
+        var states = [PatchState](repeating: .pruned, count: p)
         for k in 0..<pre { merge[k * n + k] = 1; bias[k] = 1 }
         var rowSums = [Float](repeating: 0, count: channels)
         for k in 0..<pre { rowSums[k] = 1 }
