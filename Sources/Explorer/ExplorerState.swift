@@ -50,7 +50,7 @@ public struct ExplorerState: Equatable, Sendable {
     static func firstSource(_ file: Bool, _ ranks: Bool) -> ScoreSource { file ? .file : (ranks ? .calibrated : .image) }
 
     /// The score sources this session has, in the order `s` cycles through them.
-    var sources: [ScoreSource] { (hasFilePlan ? [.file] : []) + (hasCalibratedRanks ? [.calibrated] : []) + [.image] }
+    public var sources: [ScoreSource] { (hasFilePlan ? [.file] : []) + (hasCalibratedRanks ? [.calibrated] : []) + [.image] }
 
     public static func == (a: ExplorerState, b: ExplorerState) -> Bool {
         a.layer == b.layer && a.keep == b.keep && a.prune == b.prune && a.view == b.view && a.scoreSource == b.scoreSource &&

@@ -1,3 +1,5 @@
+import Compression
+
 /// Colours the explorer uses, by terminal capability. Image colours stay out of palette entries 0-15,
 /// which terminals remap; they use the 6x6x6 cube (16-231) and the grey ramp (232-255), nearest in
 /// RGB as tmux maps truecolour. With 8 colours the image is drawn in grey glyph density instead, and
@@ -37,6 +39,20 @@ public enum Palette {
         let greyRGB = RGB(Double(8 + 10 * gIdx), Double(8 + 10 * gIdx), Double(8 + 10 * gIdx))
         func d(_ a: RGB, _ b: RGB) -> Double { (a.r - b.r) * (a.r - b.r) + (a.g - b.g) * (a.g - b.g) + (a.b - b.b) * (a.b - b.b) }
         return d(c, cube) <= d(c, greyRGB) ? 16 + 36 * ri + 6 * gi + bi : 232 + gIdx
+    }
+
+    /// How a patch state tints the image under it (explorer and PNG figure alike): group colour for
+    /// centers and members (stronger in the group view), dark for tokens that skip or leave the
+    /// block; nil for tokens that run as themselves.
+    public static func tint(_ st: PatchState, groupView: Bool = false) -> (color: RGB, amount: Double)? {
+        switch st {
+        case .center(let g): return (groupColors[g % groupColors.count], groupView ? 1 : 0.3)
+        case .merged(let g, _): return (groupColors[g % groupColors.count], groupView ? 0.8 : 0.45)
+        case .pruned: return (RGB(25, 25, 25), 0.75)
+        case .unassigned: return (RGB(60, 60, 60), 0.6)
+        case .dropped: return (RGB(0, 0, 0), 0.9)
+        case .kept: return nil
+        }
     }
 
     /// Heat colour for a value in [0, 1] (blue -> yellow -> red).

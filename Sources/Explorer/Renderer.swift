@@ -23,8 +23,9 @@ public struct Renderer {
         self.modelName = modelName; self.config = config; self.classNames = classNames; self.options = options
     }
 
+    /// `caption`: the demo's line (shown instead of the status, marked DEMO).
     public func render(_ s: ExplorerState, analysis a: Analysis?, image: ExplorerImage, computing: Bool,
-                       width: Int, height: Int) -> CellBuffer {
+                       width: Int, height: Int, caption: String? = nil) -> CellBuffer {
         var buf = CellBuffer(width: width, height: height)
         guard width >= Self.minWidth, height >= Self.minHeight else {
             let msg = "terminal too small: \(width)x\(height), need \(Self.minWidth)x\(Self.minHeight)"
@@ -41,8 +42,13 @@ public struct Renderer {
         drawGrid(&buf, s, a, image, x0: 1, y0: 2, k: k)
         drawPanel(&buf, s, a, x0: 2 * k * g + 3, y0: 2, width: width - (2 * k * g + 3) - 1, height: height - 4)
 
-        let status = computing ? "computing..." : (s.status.isEmpty ? (a?.planNote ?? "") : s.status)
-        buf.put(status, x: 1, y: height - 2, attrs: computing ? .bold : [], maxWidth: width - 2)
+        if let caption {
+            buf.put("DEMO", x: 1, y: height - 2, attrs: [.reverse, .bold])
+            buf.put(caption, x: 6, y: height - 2, attrs: .bold, maxWidth: width - 7)
+        } else {
+            let status = computing ? "computing..." : (s.status.isEmpty ? (a?.planNote ?? "") : s.status)
+            buf.put(status, x: 1, y: height - 2, attrs: computing ? .bold : [], maxWidth: width - 2)
+        }
         let footer = " q quit  ? help  \(arrows.lr) layer  \(arrows.ud) keep  [] prune  v view  s score  n/p img  e export"
         buf.fill(x: 0, y: height - 1, width: width, height: 1, with: Cell(" ", attrs: .reverse))
         buf.put(footer, x: 0, y: height - 1, attrs: .reverse, maxWidth: width)
@@ -56,20 +62,8 @@ public struct Renderer {
 
     // MARK: - Patch grid
 
-    /// Glyph of a patch state: group letter (upper case = center, lower case = merged member; the
-    /// alphabet repeats past 26 groups, colour tells them apart), '.' pruned, ':' kept but with no
-    /// center, '#' runs as its own token, '-' dropped (EViT).
-    public static func glyph(_ st: PatchState) -> Character {
-        let letters = Array("abcdefghijklmnopqrstuvwxyz")
-        switch st {
-        case .kept: return "#"
-        case .dropped: return "-"
-        case .pruned: return "."
-        case .unassigned: return ":"
-        case .center(let g): return Character(letters[g % 26].uppercased())
-        case .merged(let g, _): return letters[g % 26]
-        }
-    }
+    /// Glyph of a patch state: the text map's alphabet (`PatchMap.glyph`).
+    public static func glyph(_ st: PatchState) -> Character { PatchMap.glyph(st) }
 
     func drawGrid(_ buf: inout CellBuffer, _ s: ExplorerState, _ a: Analysis?, _ img: ExplorerImage, x0: Int, y0: Int, k: Int) {
         let g = config.grid
@@ -86,13 +80,11 @@ public struct Renderer {
                 var attrs: Cell.Attrs = []
                 switch s.view {
                 case .states, .groups:
+                    if let st, let t = Palette.tint(st, groupView: s.view == .groups) { tint = t.color; tintAmount = t.amount }
                     switch st {
-                    case .center(let gi)?: tint = Palette.groupColors[gi % Palette.groupColors.count]; tintAmount = s.view == .groups ? 1 : 0.3; attrs = .bold
-                    case .merged(let gi, _)?: tint = Palette.groupColors[gi % Palette.groupColors.count]; tintAmount = s.view == .groups ? 0.8 : 0.45
-                    case .pruned?: tint = RGB(25, 25, 25); tintAmount = 0.75; attrs = .dim
-                    case .unassigned?: tint = RGB(60, 60, 60); tintAmount = 0.6; attrs = .dim
-                    case .dropped?: tint = RGB(0, 0, 0); tintAmount = 0.9; attrs = .dim
-                    case .kept?, nil: break
+                    case .center?: attrs = .bold
+                    case .pruned?, .unassigned?, .dropped?: attrs = .dim
+                    default: break
                     }
                 case .scores:
                     let v = Double((layer?.liveScores[j] ?? 0) / maxScore)

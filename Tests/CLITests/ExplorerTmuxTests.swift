@@ -52,8 +52,8 @@ final class ExplorerTmuxTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: tmp)
     }
 
-    func start(_ env: String = "") throws {
-        let cmd = "env TERM=xterm-256color \(env) \(CLI.binary) explore --model \(CLI.fixture("vit-s8.safetensors")) " +
+    func start(_ env: String = "", command: String = "explore") throws {
+        let cmd = "env TERM=xterm-256color \(env) \(CLI.binary) \(command) --model \(CLI.fixture("vit-s8.safetensors")) " +
             "\(CLI.fixture("images/pp_a.png")) \(CLI.fixture("images/rgb8.png")); echo EXIT=$?; sleep 30"
         try tmux(["new-session", "-d", "-s", "s", "-x", "80", "-y", "24", "-e", "LANG=C.UTF-8", "-e", "NCURSES_NO_UTF8_ACS=1", cmd], capture: false)
     }
@@ -91,6 +91,51 @@ final class ExplorerTmuxTests: XCTestCase {
         _ = try waitFor("layer 1/3")
         let sgr = try tmux(["capture-pane", "-p", "-e", "-t", "s"])
         XCTAssertFalse(sgr.contains("38;5;"), "NO_COLOR: no 256-colour escapes")
+        _ = try tmux(["send-keys", "-t", "s", "q"])
+        _ = try waitFor("EXIT=0")
+    }
+
+    /// The layer number shown in the panel ("layer N/3").
+    func shownLayer(_ screen: String) -> String? {
+        guard let r = screen.range(of: #"layer [0-9]+/3"#, options: .regularExpression) else { return nil }
+        return String(screen[r])
+    }
+
+    func testDemoAdvancesByItselfPausesOnAKeyAndQuits() throws {
+        try start(command: "demo --speed 5")
+        _ = try waitFor("DEMO")
+        _ = try waitFor("layer 2/3")  // no key sent: the demo walks the layers itself
+        _ = try tmux(["send-keys", "-t", "s", "x"])
+        var screen = try waitFor("paused")
+        let layer = shownLayer(screen)
+        XCTAssertNotNil(layer, screen)
+        usleep(1_500_000)  // 7 demo steps' worth
+        screen = try tmux(["capture-pane", "-p", "-t", "s"])
+        XCTAssertEqual(shownLayer(screen), layer, "paused: nothing moves by itself")
+        _ = try tmux(["send-keys", "-t", "s", "l"])  // the controls are the user's now
+        _ = try tmux(["send-keys", "-t", "s", "q"])
+        _ = try waitFor("EXIT=0")
+        XCTAssertEqual(try tmux(["display", "-p", "-t", "s", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
+    }
+
+    func testDemoWithNoColorAndACLocale() throws {
+        try start("NO_COLOR=1 LANG=C LC_ALL=C", command: "demo --speed 5")
+        _ = try waitFor("DEMO")
+        _ = try waitFor("layer 2/3")
+        let sgr = try tmux(["capture-pane", "-p", "-e", "-t", "s"])
+        XCTAssertFalse(sgr.contains("38;5;") || sgr.contains("48;5;"), "NO_COLOR: no 256-colour escapes")
+        let text = try tmux(["capture-pane", "-p", "-t", "s"])
+        XCTAssertTrue(text.unicodeScalars.allSatisfy { $0.isASCII }, "C locale: ASCII only, no blank half blocks:\n\(text)")
+        XCTAssertTrue(text.contains("DEMO"))
+        _ = try tmux(["send-keys", "-t", "s", "q"])
+        _ = try waitFor("EXIT=0")
+    }
+
+    func testDemoIn8Colours() throws {
+        try start(command: "demo --speed 5 --color 8")
+        _ = try waitFor("layer 2/3")
+        let sgr = try tmux(["capture-pane", "-p", "-e", "-t", "s"])
+        XCTAssertFalse(sgr.contains("38;5;") || sgr.contains("48;5;"), "8 colours: no 256-colour escapes")
         _ = try tmux(["send-keys", "-t", "s", "q"])
         _ = try waitFor("EXIT=0")
     }

@@ -119,7 +119,7 @@ final class InferCLITests: XCTestCase {
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stdout.contains("plan: from the PM file"), o.stdout)
         XCTAssertTrue(o.stdout.contains("## layer 1: tokens 65 -> 45 -> 65"), o.stdout)
-        XCTAssertEqual(o.stdout.split(separator: "\n").filter { $0.count == 8 && !$0.hasPrefix("#") }.count, 4 * 8, "an 8x8 grid per layer")
+        XCTAssertEqual(o.stdout.split(separator: "\n").filter { $0.count == 18 && !$0.hasPrefix("#") }.count, 4 * 8, "an 8x8 grid per layer (states and restore digits)")
         XCTAssertTrue(o.stderr.contains("not a terminal"), o.stderr)
         assertCleanFailure(try CLI.run(["explore", "--pm", CLI.fixture("pm-p8.safetensors"), "--model", CLI.fixture("vit-s8.safetensors")]),
                            ["not both"])

@@ -1,0 +1,77 @@
+/// The demo's script: a fixed loop of key presses, each with a caption saying what is on screen.
+/// It walks the layers, sweeps the keep ratio and the prune rate, cycles the views, switches the
+/// score source and the method when there is more than one, then moves to the next image. Pure
+/// data: the same model and images give the same script, which is what the tests check.
+public struct DemoScript: Sendable {
+    public struct Step: Sendable, Equatable {
+        public var key: ExplorerState.Key
+        public var caption: String
+    }
+
+    public let steps: [Step]
+
+    public init(depth: Int, imageCount: Int, sources: Int, methods: Int) {
+        var s: [Step] = []
+        func add(_ k: ExplorerState.Key, _ c: String) { s.append(Step(key: k, caption: c)) }
+        add(.home, "layer 1: capital letters are group centers, lower case their members, dots skip the block")
+        for l in 1..<max(1, depth) {
+            add(.right, "layer \(l + 1) of \(depth): each block gets its own plan; the table shows tokens in > run > out")
+        }
+        add(.home, "back to layer 1")
+        for _ in 0..<4 { add(.down, "keep ratio down: fewer group centers, bigger groups, fewer GFLOPs") }
+        for _ in 0..<4 { add(.up, "keep ratio back up: more centers, closer to the dense model") }
+        for _ in 0..<2 { add(.char("["), "prune rate up: more tokens skip the block through the shortcut") }
+        for _ in 0..<2 { add(.char("]"), "prune rate back down") }
+        add(.tab, "view: live gradient-weighted score of each patch (forward + backward on this image)")
+        add(.right, "scores change from layer to layer: what each block attends to")
+        add(.tab, "view: group map, one colour per group")
+        add(.tab, "view: restore error, how far each restored token is from the dense model's")
+        add(.end, "restore error at the last layer: what the compression costs at the output")
+        add(.tab, "view: patch states again")
+        add(.home, "layer 1")
+        if sources > 1 {
+            add(.char("s"), "plan source switched: static (calibrated) or adaptive (this image's live scores)")
+            for _ in 1..<sources { add(.char("s"), "plan source switched") }
+        }
+        if methods > 1 {
+            for _ in 1..<methods { add(.char("m"), "method switched: the same image under another token-reduction method") }
+            add(.char("m"), "back to Prune and Merge")
+        }
+        if imageCount > 1 { add(.char("n"), "next image") }
+        steps = s
+    }
+}
+
+/// Plays a `DemoScript` against the explorer's key loop: one step per interval, never while a
+/// recompute is running (so every step is seen), until a key pauses it.
+public struct DemoPlayer: Sendable {
+    public let script: DemoScript
+    /// Seconds between steps.
+    public let interval: Double
+    public private(set) var index = 0
+    public private(set) var paused = false
+    public private(set) var caption = ""
+    private var next: Double
+
+    public init(script: DemoScript, interval: Double, start: Double) {
+        self.script = script
+        self.interval = interval
+        next = start + interval
+    }
+
+    /// The key to apply now, if the time has come and the explorer is idle.
+    public mutating func tick(now: Double, busy: Bool) -> ExplorerState.Key? {
+        guard !paused, !busy, now >= next, !script.steps.isEmpty else { return nil }
+        let step = script.steps[index]
+        index = (index + 1) % script.steps.count
+        next = now + interval
+        caption = step.caption
+        return step.key
+    }
+
+    /// A key from the user: the demo stops and hands over the controls.
+    public mutating func pause() {
+        paused = true
+        caption = "paused: you have the controls (? help, q quit)"
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Compression
+import Engine
+import Explorer
+import Foundation
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write an image's patch maps (which tokens each layer prunes, merges and restores) as text, JSON, CSV or PNG.",
+        discussion: """
+        Runs what the explorer shows for one image (live scores, the plan, the dense and the compressed passes) and writes it without a terminal.
+        text: a header, a legend and per layer the patch states (A-Z group center, a-z member, . pruned, : kept with no center, # own token, - dropped) beside the restore error digits; byte-identical for the same input, made for diffs.
+        json: one object (header fields and a `layers` array with each patch's state, group, center, weight, score and restore error; see the README).
+        csv: one row per layer and patch: layer,patch,row,col,state,group,center,score,weight,restore_error.
+        png: the image and one overlay panel per layer, side by side.
+        Layers are numbered from 1, patches from 0 (row-major, CLS excluded).
+        Without -o the output goes to stdout (PNG needs -o); with -o it is written atomically and an existing file is kept unless --force.
+        """
+    )
+
+    @Argument(help: "The PNG image.") var image: String
+    @OptionGroup var options: ExplorerOptions
+    @Option(help: "Method (pm: Prune and Merge).") var method: String = "pm"
+    @Option(help: "Score source for the plan: calibrated (the ranks file: static plan) or image (live forward + backward on this image). Default: calibrated when ranks exist, else image; a --pm file uses its own plan.")
+    var scores: String?
+    @Option(help: "Layer to write, from 1, or all.") var layer: String = "all"
+    @Option(help: "text, json, csv or png.") var format: String = "text"
+    @Option(name: .shortAndLong, help: "Output file (default: stdout).") var output: String?
+    @Flag(help: "Overwrite an existing output file.") var force = false
+
+    func validate() throws {
+        guard ["text", "json", "csv", "png"].contains(format) else { throw ValidationError("--format must be text, json, csv or png") }
+        guard ["pm", "prune-and-merge"].contains(method) else { throw ValidationError("--method must be pm (ToMe and EViT are not in yet)") }
+        if let scores, !["calibrated", "image"].contains(scores) { throw ValidationError("--scores must be calibrated or image") }
+        if layer != "all" { guard let l = Int(layer), l >= 1 else { throw ValidationError("--layer must be a layer number from 1, or all") } }
+        if format == "png" && output == nil { throw ValidationError("--format png needs -o FILE.png (a picture does not go to a terminal)") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            if let output, !force, FileManager.default.fileExists(atPath: output) {
+                throw EngineError("\(output) exists; pass --force to overwrite it")
+            }
+            var setup = try ExplorerSetup(options, images: [image])
+            let depth = setup.engine.model.config.depth
+            var layers: [Int]?
+            if let l = Int(layer) {
+                guard l <= depth else { throw EngineError("--layer \(l): the model has \(depth) layers (1-\(depth))") }
+                layers = [l - 1]
+            }
+            switch scores {
+            case "calibrated"?:
+                guard setup.state.hasCalibratedRanks else {
+                    throw EngineError("--scores calibrated needs a ranks file (--ranks RANKS.safetensors from `tokenscope calibrate`)")
+                }
+                setup.state.scoreSource = .calibrated
+            case "image"?: setup.state.scoreSource = .image
+            default: break
+            }
+            let map = try setup.patchMap(layers: layers)
+            let bytes: [UInt8]
+            switch format {
+            case "json": bytes = Array(JSONMap.render(map).utf8)
+            case "csv": bytes = Array(CSVMap.render(map).utf8)
+            case "png":
+                let fig = FigureMap.render(map, image: setup.engine.images[0])
+                guard let output else { return }
+                try PNGCodec.write(fig, to: output)
+                printError("wrote \(output) (\(fig.width)x\(fig.height))")
+                return
+            default: bytes = Array(TextMap.render(map).utf8)
+            }
+            if let output {
+                try AtomicFile.write(bytes, to: output)
+                printError("wrote \(output)")
+            } else {
+                FileHandle.standardOutput.write(Data(bytes))
+            }
+        }
+    }
+}

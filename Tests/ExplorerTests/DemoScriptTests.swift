@@ -1,0 +1,50 @@
+import XCTest
+@testable import Explorer
+
+/// The demo's script and player: what it walks through, its timing, and handing over on a key.
+final class DemoScriptTests: XCTestCase {
+    func testScriptWalksEveryLayerAndComesBack() {
+        let script = DemoScript(depth: 12, imageCount: 3, sources: 2, methods: 1)
+        var s = ExplorerState(depth: 12, imageCount: 3, hasCalibratedRanks: true)
+        var layers = Set<Int>(), keeps = Set<Double>(), prunes = Set<Double>(), views = Set<String>(), sources = Set<String>()
+        for step in script.steps {
+            _ = s.handle(step.key)
+            XCTAssertFalse(step.caption.isEmpty)
+            layers.insert(s.layer); keeps.insert(s.keep); prunes.insert(s.prune); views.insert(s.view.rawValue)
+            sources.insert(s.scoreSource.rawValue)
+        }
+        XCTAssertEqual(layers, Set(0..<12), "every layer is shown")
+        XCTAssertEqual(keeps, [0.5, 0.55, 0.6, 0.65, 0.7], "keep sweeps down and back")
+        XCTAssertEqual(prunes, [0.1, 0.15, 0.2])
+        XCTAssertEqual(views.count, ExplorerState.View.allCases.count, "every view")
+        XCTAssertEqual(sources, ["calibrated", "image"])
+        // One loop ends where it began except for the image, so the next loop shows the next image.
+        XCTAssertEqual(s.image, 1); XCTAssertEqual(s.layer, 0); XCTAssertEqual(s.keep, 0.7); XCTAssertEqual(s.prune, 0.1)
+        XCTAssertEqual(s.view, .states); XCTAssertEqual(s.scoreSource, .calibrated)
+    }
+
+    func testSingleImageSingleSourceSkipsThoseSteps() {
+        let script = DemoScript(depth: 3, imageCount: 1, sources: 1, methods: 1)
+        XCTAssertFalse(script.steps.contains { $0.key == .char("n") || $0.key == .char("s") || $0.key == .char("m") })
+    }
+
+    func testPlayerTimingBusyAndPause() {
+        var p = DemoPlayer(script: DemoScript(depth: 3, imageCount: 1, sources: 1, methods: 1), interval: 0.5, start: 100)
+        XCTAssertNil(p.tick(now: 100.4, busy: false), "not before the interval")
+        XCTAssertNil(p.tick(now: 100.6, busy: true), "never while a recompute runs")
+        XCTAssertEqual(p.tick(now: 100.6, busy: false), .home)
+        XCTAssertNil(p.tick(now: 100.9, busy: false))
+        XCTAssertEqual(p.tick(now: 101.2, busy: false), .right)
+        XCTAssertTrue(p.caption.contains("layer 2"))
+        p.pause()
+        XCTAssertNil(p.tick(now: 200, busy: false), "paused: the user has the controls")
+        XCTAssertTrue(p.caption.contains("paused"))
+        // The script loops.
+        var q = DemoPlayer(script: DemoScript(depth: 2, imageCount: 1, sources: 1, methods: 1), interval: 1, start: 0)
+        let n = q.script.steps.count
+        var keys: [ExplorerState.Key] = []
+        for t in 1...(2 * n) { if let k = q.tick(now: Double(t), busy: false) { keys.append(k) } }
+        XCTAssertEqual(keys.count, 2 * n)
+        XCTAssertEqual(Array(keys[0..<n]), Array(keys[n...]))
+    }
+}
