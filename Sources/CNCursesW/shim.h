@@ -37,4 +37,18 @@ static inline int nc_has_cup(void) {
     const char *cup = tigetstr("cup");
     return cup != 0 && cup != (char *)-1;
 }
+/* Mouse: report left-button presses and clicks (macros in curses.h). Returns 0 when unsupported. */
+static inline int nc_enable_mouse(void) {
+    mmask_t got = mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED, NULL);
+    mouseinterval(0);
+    return got != 0;
+}
+/* The last mouse event: 1 and its cell for a left-button press or click, else 0. */
+static inline int nc_left_click(int *y, int *x) {
+    MEVENT e;
+    if (getmouse(&e) != OK) return 0;
+    if (!(e.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED))) return 0;
+    *y = e.y; *x = e.x;
+    return 1;
+}
 #endif

@@ -24,6 +24,9 @@ public struct ExplorerState: Equatable, Sendable {
     public var method: Method = .pruneMerge
     public var image = 0
     public var showHelp = false
+    /// The patch clicked with the mouse (row-major, from 0): the panel shows its state, group,
+    /// center and score in every layer. Esc clears it.
+    public var selectedPatch: Int?
     public var quit = false
     /// One-line message for the status bar.
     public var status = ""
@@ -54,12 +57,17 @@ public struct ExplorerState: Equatable, Sendable {
 
     public static func == (a: ExplorerState, b: ExplorerState) -> Bool {
         a.layer == b.layer && a.keep == b.keep && a.prune == b.prune && a.view == b.view && a.scoreSource == b.scoreSource &&
-            a.method == b.method && a.image == b.image && a.showHelp == b.showHelp && a.quit == b.quit && a.status == b.status
+            a.method == b.method && a.image == b.image && a.showHelp == b.showHelp && a.quit == b.quit && a.status == b.status &&
+            a.selectedPatch == b.selectedPatch
     }
 
     public enum Key: Equatable, Sendable {
         case left, right, up, down, home, end, tab, escape, ctrlL, resize
         case char(Character)
+        /// A left click on a screen cell; `Renderer.patch(atX:y:width:height:)` says which patch.
+        case click(x: Int, y: Int)
+        /// Select a patch (nil: clear), what a click on the grid becomes.
+        case select(patch: Int?)
     }
 
     public enum Effect: Equatable, Sendable {
@@ -138,6 +146,8 @@ public struct ExplorerState: Equatable, Sendable {
         case .char("?"): showHelp = true; return [.redraw]
         case .char("q"): quit = true; return []
         case .ctrlL, .resize: return [.redraw]
+        case .select(let p): selectedPatch = p; return [.redraw]
+        case .escape: selectedPatch = nil; return [.redraw]
         default: return []
         }
     }
@@ -170,6 +180,7 @@ public struct ExplorerState: Equatable, Sendable {
         ("n p", "next / previous image"),
         ("e", "export the patch maps of all layers as text"),
         ("r", "reset"),
+        ("click", "a patch: its state, group and score per layer (Esc clears)"),
         ("?", "this help (Esc or ? closes it)"),
         ("q", "quit    Ctrl-L: redraw"),
     ]

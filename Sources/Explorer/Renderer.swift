@@ -38,7 +38,7 @@ public struct Renderer {
         buf.put(title, x: 0, y: 0, attrs: .reverse, maxWidth: width)
 
         let g = config.grid
-        let k = max(1, min((height - 5) / g, (width - 40) / (2 * g)))
+        let k = cellsPerPatch(width: width, height: height)
         drawGrid(&buf, s, a, image, x0: 1, y0: 2, k: k)
         drawPanel(&buf, s, a, x0: 2 * k * g + 3, y0: 2, width: width - (2 * k * g + 3) - 1, height: height - 4)
 
@@ -49,11 +49,30 @@ public struct Renderer {
             let status = computing ? "computing..." : (s.status.isEmpty ? (a?.planNote ?? "") : s.status)
             buf.put(status, x: 1, y: height - 2, attrs: computing ? .bold : [], maxWidth: width - 2)
         }
-        let footer = " q quit  ? help  \(arrows.lr) layer  \(arrows.ud) keep  [] prune  v view  s score  n/p img  e export"
+        // The footer takes the main keys in order of importance while they fit.
+        let items = ["q quit", "? help", "\(arrows.lr) layer", "\(arrows.ud) keep", "[] prune", "v view", "s plan", "m method",
+                     "n/p image", "e export"]
+        var footer = ""
+        for it in items where footer.count + it.count + 2 <= width { footer += " " + it + " " }
         buf.fill(x: 0, y: height - 1, width: width, height: 1, with: Cell(" ", attrs: .reverse))
         buf.put(footer, x: 0, y: height - 1, attrs: .reverse, maxWidth: width)
         if s.showHelp { drawHelp(&buf, width: width, height: height) }
         return buf
+    }
+
+    /// Each patch is 2k cells wide and k tall: as large as the window allows beside a 38-column panel.
+    func cellsPerPatch(width: Int, height: Int) -> Int {
+        let g = config.grid
+        return max(1, min((height - 5) / g, (width - 40) / (2 * g)))
+    }
+
+    /// The patch under a screen cell (a mouse click), or nil outside the grid.
+    public func patch(atX x: Int, y: Int, width: Int, height: Int) -> Int? {
+        guard width >= Self.minWidth, height >= Self.minHeight else { return nil }
+        let g = config.grid, k = cellsPerPatch(width: width, height: height)
+        let px = (x - 1) / (2 * k), py = (y - 2) / k
+        guard x >= 1, y >= 2, px < g, py < g else { return nil }
+        return py * g + px
     }
 
     var arrows: (lr: String, ud: String) { options.unicode ? ("←→/hl", "↑↓/kj") : ("<>/hl", "^v/kj") }
@@ -102,7 +121,8 @@ public struct Renderer {
                         let t = tint.map { top.mixed(with: $0, tintAmount) } ?? top
                         let b = tint.map { bottom.mixed(with: $0, tintAmount) } ?? bottom
                         let isGlyph = cx == 0 && cy == 0
-                        buf[x, y] = cell(top: t, bottom: b, glyph: isGlyph ? glyph : nil, attrs: attrs, group: st)
+                        let selected = s.selectedPatch == j && isGlyph
+                        buf[x, y] = cell(top: t, bottom: b, glyph: isGlyph ? glyph : nil, attrs: selected ? attrs.union(.reverse) : attrs, group: st)
                     }
                 }
             }
@@ -154,14 +174,25 @@ public struct Renderer {
             line("computing..."); line(""); line("")
         }
         line("A center  a merged  . pruned  : no center")
-        line("blk  tokens in>run>out   GFLOPs", attrs: .underline)
+        let sel = s.selectedPatch.flatMap { $0 < config.numPatches ? $0 : nil }
+        if let sel {
+            line("patch \(sel) (row \(sel / config.grid), col \(sel % config.grid)): state group score")
+        }
+        line("blk  tokens in>run>out   GFLOPs" + (sel != nil ? " s  grp score" : ""), attrs: .underline)
         let rows = max(0, y0 + height - y)
         let depth = s.depth
         let first = max(0, min(s.layer - rows / 2, depth - rows))
         for l in first..<min(depth, first + rows) {
             let t: String
             if let L = a?.layers[l] {
-                t = String(format: "%3d  %4d > %4d > %4d  %.3f", l + 1, L.tokensIn, L.tokensRun, L.tokensOut, L.gflops)
+                var row = String(format: "%3d  %4d > %4d > %4d  %.3f", l + 1, L.tokensIn, L.tokensRun, L.tokensOut, L.gflops)
+                if let sel {
+                    let st = L.states?[sel] ?? .kept
+                    let grp = st.group.map { "\($0)" } ?? "-"
+                    row += " \(PatchMap.glyph(st))" + String(repeating: " ", count: max(0, 4 - grp.count)) + grp +
+                        String(format: " %.1e", Double(L.liveScores[sel]))
+                }
+                t = row
             } else {
                 t = String(format: "%3d", l + 1)
             }

@@ -14,6 +14,8 @@ public final class Terminal {
     public let unicode: Bool
     private var screen: OpaquePointer?
     private var closed = false
+    /// Whether the terminal reports mouse clicks.
+    public private(set) var mouseEnabled = false
 
     public enum OpenError: Error { case notATerminal(String) }
 
@@ -60,6 +62,8 @@ public final class Terminal {
         keypad(nc_stdscr(), true)
         curs_set(0)
         set_escdelay(50)
+        // Clicks select a patch; where the terminal has no mouse this does nothing.
+        mouseEnabled = nc_enable_mouse() != 0
     }
 
     deinit { close() }
@@ -121,6 +125,9 @@ public final class Terminal {
         case KEY_HOME: return .home
         case KEY_END: return .end
         case KEY_RESIZE: return .resize
+        case KEY_MOUSE:
+            var y: Int32 = 0, x: Int32 = 0
+            return nc_left_click(&y, &x) != 0 ? .click(x: Int(x), y: Int(y)) : nil
         case 9: return .tab
         case 12: return .ctrlL
         case 27: return .escape

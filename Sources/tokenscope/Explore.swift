@@ -129,7 +129,11 @@ enum ExplorerSession {
                 term.draw(frame)
                 last = frame
             }
-            guard let k = term.readKey(timeoutMs: 50) else { continue }
+            guard var k = term.readKey(timeoutMs: 50) else { continue }
+            if case .click(let x, let y) = k {
+                let (w, h) = term.size
+                k = .select(patch: renderer.patch(atX: x, y: y, width: w, height: h))
+            }
             if k == .ctrlL || k == .resize { last = nil }
             if var d = demo, !d.paused, k != .char("q") {
                 d.pause()

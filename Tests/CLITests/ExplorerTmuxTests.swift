@@ -139,4 +139,22 @@ final class ExplorerTmuxTests: XCTestCase {
         _ = try tmux(["send-keys", "-t", "s", "q"])
         _ = try waitFor("EXIT=0")
     }
+
+    func testMouseClickSelectsAPatch() throws {
+        try start()
+        _ = try waitFor("  17 > ")
+        // An SGR mouse press and release at column 10, row 3 (1-based): the second patch of the first row.
+        _ = try tmux(["send-keys", "-t", "s", "-l", "\u{1b}[<0;10;3M"])
+        _ = try tmux(["send-keys", "-t", "s", "-l", "\u{1b}[<0;10;3m"])
+        _ = try waitFor("patch 1 (row 0, col 1)")
+        _ = try tmux(["send-keys", "-t", "s", "Escape"])
+        var cleared = false
+        for _ in 0..<100 where !cleared {
+            usleep(50_000)
+            cleared = !(try tmux(["capture-pane", "-p", "-t", "s"])).contains("patch 1 (row 0")
+        }
+        XCTAssertTrue(cleared, "Esc clears the selection")
+        _ = try tmux(["send-keys", "-t", "s", "q"])
+        _ = try waitFor("EXIT=0")
+    }
 }

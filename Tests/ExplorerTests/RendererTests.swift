@@ -82,3 +82,28 @@ final class RendererTests: XCTestCase {
         XCTAssertEqual(Renderer.glyph(.merged(group: 2, weight: 0.5)), "c")
     }
 }
+
+/// Mouse selection: which patch a click hits, and what the panel shows for it.
+extension RendererTests {
+    func testClickMapsToPatchAndPanelShowsItPerLayer() {
+        let (r, img, a) = fixture()(.init(color: .c256, unicode: true))
+        // 80x24 and a 4x4 grid: k = 4, patches are 8 cells wide and 4 tall from (1, 2).
+        XCTAssertEqual(r.patch(atX: 1, y: 2, width: 80, height: 24), 0)
+        XCTAssertEqual(r.patch(atX: 1 + 8 + 7, y: 2 + 3, width: 80, height: 24), 1)
+        XCTAssertEqual(r.patch(atX: 1 + 3 * 8, y: 2 + 2 * 4, width: 80, height: 24), 11)
+        XCTAssertNil(r.patch(atX: 0, y: 2, width: 80, height: 24), "left of the grid")
+        XCTAssertNil(r.patch(atX: 1 + 4 * 8, y: 2, width: 80, height: 24), "the panel")
+        XCTAssertNil(r.patch(atX: 1, y: 2, width: 60, height: 20), "too small to draw")
+        var s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
+        _ = s.handle(.select(patch: 9))
+        XCTAssertEqual(s.selectedPatch, 9)
+        let buf = r.render(s, analysis: a, image: img, computing: false, width: 80, height: 24)
+        XCTAssertTrue(buf.text.contains("patch 9 (row 2, col 1)"), buf.text)
+        // Block 1: patch 9 is the center of group 1; block 2 is dense (own token).
+        XCTAssertTrue(buf.text.contains("0.001 B   1 7.0e-01"), buf.text)
+        XCTAssertTrue(buf.text.contains("0.002 #   - 7.0e-01"), buf.text)
+        XCTAssertTrue(buf[1 + 8, 2 + 8].attrs.contains(.reverse), "the selected patch's glyph is highlighted")
+        _ = s.handle(.escape)
+        XCTAssertNil(s.selectedPatch)
+    }
+}
