@@ -76,25 +76,63 @@ extension ViTModel {
     ///
     ///     x [B, t, D] -> res1 = x + proj(attn(LN1(x))) -> res2 = res1 + fc2(GELU(fc1(LN2(res1))))
     ///
-    /// Call with BLAS at 1 thread when workers > 1 (`forward` does it).
+    /// The same work as `attentionForward` then `mlpForward`, but the proj and MLP rows run in one
+    /// parallel phase (3 synchronisations per block instead of 4): the dense path stays as fast as
+    /// before the split. Call with BLAS at 1 thread when workers > 1 (`forward` does it).
     public func blockForward(_ l: Int, input: UnsafePointer<Float>, tokens t: Int, into a: Activations.Layer,
                              batch b: Int, workers: Int) {
+        attentionCore(l, input: input, tokens: t, into: a, batch: b, workers: workers, keyBias: nil)
+        let x = SendablePointer(UnsafeMutablePointer(mutating: input))
+        let res1 = SendablePointer(a.res1)
+        Parallel.chunks(b * t, workers: workers) { r in
+            projRows(l, r, input: x.p, into: a)
+            mlpRows(l, r, input: res1.p, into: a)
+        }
+    }
+
+    /// The attention half of block l on `t` tokens per image, into `a.res1`:
+    ///
+    ///     x [B, t, D] -> res1 [B, t, D] = x + proj(attn(LN1(x)))     (a.qkv and a.att kept)
+    ///
+    /// `keyBias` [B, t], when given, is added to every query's logits for key j of image i before the
+    /// softmax, in every head (ToMe's proportional attention: log of each token's size). Token
+    /// reduction methods run this, reduce `a.res1`, then `mlpForward` on fewer tokens.
+    public func attentionForward(_ l: Int, input: UnsafePointer<Float>, tokens t: Int, into a: Activations.Layer,
+                                 batch b: Int, workers: Int, keyBias: UnsafePointer<Float>? = nil) {
+        attentionCore(l, input: input, tokens: t, into: a, batch: b, workers: workers, keyBias: keyBias)
+        let x = SendablePointer(UnsafeMutablePointer(mutating: input))
+        Parallel.chunks(b * t, workers: workers) { r in projRows(l, r, input: x.p, into: a) }
+    }
+
+    /// The MLP half of block l on `t` tokens per image, into `a.res2`:
+    ///
+    ///     x [B, t, D] -> res2 [B, t, D] = x + fc2(GELU(fc1(LN2(x))))
+    ///
+    /// `input` may be `a.res1` (the dense order) or any other buffer, e.g. the tokens left after a
+    /// reduction; it must not be `a.res2`.
+    public func mlpForward(_ l: Int, input: UnsafePointer<Float>, tokens t: Int, into a: Activations.Layer,
+                           batch b: Int, workers: Int) {
+        let x = SendablePointer(UnsafeMutablePointer(mutating: input))
+        Parallel.chunks(b * t, workers: workers) { r in mlpRows(l, r, input: x.p, into: a) }
+    }
+
+    /// LN1 and qkv (rows in parallel), then attention ((image, head, query block) jobs in parallel).
+    private func attentionCore(_ l: Int, input: UnsafePointer<Float>, tokens t: Int, into a: Activations.Layer,
+                               batch b: Int, workers: Int, keyBias: UnsafePointer<Float>?) {
         let c = config
-        let d = c.dim, inner = c.innerDim, m = c.mlpDim, h = c.heads
-        let rows = b * t
+        let d = c.dim, inner = c.innerDim, h = c.heads
         let x = SendablePointer(UnsafeMutablePointer(mutating: input))
         let bp = views.blocks[l]
-        // Rows in parallel: LN1 and the qkv projection.
-        Parallel.chunks(rows, workers: workers) { r in
+        Parallel.chunks(b * t, workers: workers) { r in
             let n = r.count, o = r.lowerBound
             LayerNorm.forward(out: a.ln1 + o * d, mean: a.ln1Mean + o, rstd: a.ln1Rstd + o, inp: x.p + o * d,
                               weight: bp.norm1W, bias: bp.norm1B, rows: n, d: d, eps: c.lnEps)
             Linear.forward(out: a.qkv + o * 3 * inner, inp: a.ln1 + o * d, weight: bp.qkvW, bias: bp.qkvB,
                            rows: n, inFeatures: d, outFeatures: 3 * inner)
         }
-        // (image, head, query block) jobs in parallel: attention. Queries are split only when
-        // there are too few (image, head) pairs to keep every worker busy.
+        // Queries are split only when there are too few (image, head) pairs to keep every worker busy.
         let splits = b * h >= 4 * workers ? 1 : workers
+        let bias = keyBias.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
         Parallel.chunks(b * h * splits, workers: workers) { r in
             for job in r {
                 let pair = job / splits, part = job % splits
@@ -102,24 +140,36 @@ extension ViTModel {
                 Attention.forwardHead(out: a.attOut + img * t * inner, att: a.att + (img * h + head) * t * t,
                                       qkv: a.qkv + img * t * 3 * inner, head: head, tokens: t,
                                       queries: (t * part / splits)..<(t * (part + 1) / splits),
-                                      heads: h, headDim: c.headDim, scale: c.attentionScale)
+                                      heads: h, headDim: c.headDim, scale: c.attentionScale,
+                                      keyBias: bias.map { UnsafePointer($0.p + img * t) })
             }
         }
-        // Rows in parallel: proj + residual, LN2, MLP + residual.
-        Parallel.chunks(rows, workers: workers) { r in
-            let n = r.count, o = r.lowerBound
-            (a.res1 + o * d).update(from: x.p + o * d, count: n * d)
-            Linear.forward(out: a.res1 + o * d, inp: a.attOut + o * inner, weight: bp.projW, bias: bp.projB,
-                           rows: n, inFeatures: inner, outFeatures: d, accumulate: true)
-            LayerNorm.forward(out: a.ln2 + o * d, mean: a.ln2Mean + o, rstd: a.ln2Rstd + o, inp: a.res1 + o * d,
-                              weight: bp.norm2W, bias: bp.norm2B, rows: n, d: d, eps: c.lnEps)
-            Linear.forward(out: a.fc1 + o * m, inp: a.ln2 + o * d, weight: bp.fc1W, bias: bp.fc1B,
-                           rows: n, inFeatures: d, outFeatures: m)
-            GELU.forward(out: a.gelu + o * m, inp: a.fc1 + o * m, count: n * m)
-            (a.res2 + o * d).update(from: a.res1 + o * d, count: n * d)
-            Linear.forward(out: a.res2 + o * d, inp: a.gelu + o * m, weight: bp.fc2W, bias: bp.fc2B,
-                           rows: n, inFeatures: m, outFeatures: d, accumulate: true)
-        }
+    }
+
+    /// res1 = x + proj(attOut) for the rows `r` (flattened image * t + token).
+    @inline(__always)
+    private func projRows(_ l: Int, _ r: Range<Int>, input x: UnsafePointer<Float>, into a: Activations.Layer) {
+        let d = config.dim, inner = config.innerDim, bp = views.blocks[l]
+        let n = r.count, o = r.lowerBound
+        (a.res1 + o * d).update(from: x + o * d, count: n * d)
+        Linear.forward(out: a.res1 + o * d, inp: a.attOut + o * inner, weight: bp.projW, bias: bp.projB,
+                       rows: n, inFeatures: inner, outFeatures: d, accumulate: true)
+    }
+
+    /// res2 = x + fc2(GELU(fc1(LN2(x)))) for the rows `r`.
+    @inline(__always)
+    private func mlpRows(_ l: Int, _ r: Range<Int>, input x: UnsafePointer<Float>, into a: Activations.Layer) {
+        let c = config
+        let d = c.dim, m = c.mlpDim, bp = views.blocks[l]
+        let n = r.count, o = r.lowerBound
+        LayerNorm.forward(out: a.ln2 + o * d, mean: a.ln2Mean + o, rstd: a.ln2Rstd + o, inp: x + o * d,
+                          weight: bp.norm2W, bias: bp.norm2B, rows: n, d: d, eps: c.lnEps)
+        Linear.forward(out: a.fc1 + o * m, inp: a.ln2 + o * d, weight: bp.fc1W, bias: bp.fc1B,
+                       rows: n, inFeatures: d, outFeatures: m)
+        GELU.forward(out: a.gelu + o * m, inp: a.fc1 + o * m, count: n * m)
+        (a.res2 + o * d).update(from: x + o * d, count: n * d)
+        Linear.forward(out: a.res2 + o * d, inp: a.gelu + o * m, weight: bp.fc2W, bias: bp.fc2B,
+                       rows: n, inFeatures: m, outFeatures: d, accumulate: true)
     }
 
     /// im2col + GEMM per image straight into the token rows, then CLS/DIST and pos_embed.

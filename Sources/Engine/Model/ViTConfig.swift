@@ -62,8 +62,19 @@ public struct ViTConfig: Sendable, Equatable, Codable {
 
     /// FLOPs (multiply-adds x 2) of one block run on `t` tokens: qkv, q k^T and A v, proj, MLP.
     public func blockFlops(tokens t: Int) -> Double {
-        let t = Double(t), d = Double(dim), i = Double(innerDim), m = Double(mlpDim)
-        return 2 * (t * d * 3 * i + 2 * t * t * i + t * i * d + 2 * t * d * m)
+        attentionFlops(tokens: t) + mlpFlops(tokens: t)
+    }
+
+    /// FLOPs of a block's attention half on `t` tokens: qkv, q k^T, A v, proj (token reduction
+    /// methods run it on more tokens than the MLP half).
+    public func attentionFlops(tokens t: Int) -> Double {
+        let t = Double(t), d = Double(dim), i = Double(innerDim)
+        return 2 * (t * d * 3 * i + 2 * t * t * i + t * i * d)
+    }
+
+    /// FLOPs of a block's MLP half on `t` tokens: fc1 and fc2.
+    public func mlpFlops(tokens t: Int) -> Double {
+        2 * (2 * Double(t) * Double(dim) * Double(mlpDim))
     }
 
     /// FLOPs of the patch embedding and of the head (once, on the prefix tokens).
