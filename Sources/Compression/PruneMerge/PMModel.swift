@@ -160,18 +160,9 @@ public final class PMModel: @unchecked Sendable {
         2 * 2 * Double(b.channels) * Double(b.tokens) * Double(dense.config.dim)
     }
 
-    /// The official code's `flops()` (pm-vit/tmvit.py), reported as it is: per block 3cDC + cDc + Hcc +
-    /// cDc + cDC (attention, D = H*64 there) + 2cC4C (MLP), plus 196*1000*C for the classifier (the
-    /// official code multiplies by the patch count); no patch embedding, no merge/recover. MACs, not x 2.
+    /// The official code's `flops()` (pm-vit/tmvit.py), reported as it is (`OfficialFlops`): every
+    /// block at its token count, classifier x patch count, no patch embedding, no merge/recover. MACs.
     public var officialFlops: Double {
-        let c = dense.config
-        let cd = Double(c.dim), inner = Double(c.innerDim), h = Double(c.heads), m = Double(c.mlpDim)
-        var total = Double(c.numPatches) * Double(c.numClasses) * cd
-        for ch in channels {
-            let t = Double(ch)
-            total += 3 * t * inner * cd + t * inner * t + h * t * t + t * inner * t + t * inner * cd
-            total += t * cd * m + t * m * cd
-        }
-        return total
+        OfficialFlops.model(dense.config, tokens: channels.map { TokenCount(attention: $0, mlp: $0) })
     }
 }
