@@ -1,0 +1,84 @@
+import Engine
+
+/// A dense ViT run with ToMe (Bolya et al., "Token Merging: Your ViT But Faster", ICLR 2023;
+/// facebookresearch/ToMe `tome/patch/timm.py`): in every block, between attention and MLP, r
+/// tokens merge into their most similar partner (`BipartiteMatching`). Training-free: the weights
+/// are the dense model's.
+///
+/// r is per block, as ToMe's `parse_r` takes an int or a list: a list shorter than the depth is
+/// padded with 0. Each block merges min(r, (t - protected) / 2) tokens, protected = CLS (+ DIST).
+public final class ToMeModel: @unchecked Sendable {
+    public let dense: ViTModel
+    /// Requested r per block (length = depth).
+    public let r: [Int]
+    /// Proportional attention: + log(size) on the attention logits (ToMe's timm default).
+    public let proportionalAttention: Bool
+    /// Per block: tokens in the attention and, after the merge, in the MLP.
+    public let tokenCounts: [TokenCount]
+
+    /// r per block; a list shorter than the depth is padded with 0.
+    public init(dense: ViTModel, r: [Int], proportionalAttention: Bool = true) throws {
+        let c = dense.config
+        if let bad = r.first(where: { $0 < 0 }) { throw EngineError("ToMe: r must be at least 0, got \(bad)") }
+        guard r.count <= c.depth else { throw EngineError("ToMe: \(r.count) values of r for a model with \(c.depth) blocks") }
+        self.dense = dense
+        self.r = r + [Int](repeating: 0, count: c.depth - r.count)
+        self.proportionalAttention = proportionalAttention
+        tokenCounts = Self.counts(self.r, c)
+    }
+
+    /// The same r in every block.
+    public convenience init(dense: ViTModel, r: Int, proportionalAttention: Bool = true) throws {
+        try self.init(dense: dense, r: [Int](repeating: r, count: dense.config.depth), proportionalAttention: proportionalAttention)
+    }
+
+    /// r as ToMe's `parse_r` takes it: an int for every block, or a list per block.
+    public enum Schedule: Sendable, Equatable {
+        case constant(Int)
+        case perBlock([Int])
+    }
+
+    public convenience init(dense: ViTModel, schedule: Schedule, proportionalAttention: Bool = true) throws {
+        switch schedule {
+        case .constant(let r): try self.init(dense: dense, r: r, proportionalAttention: proportionalAttention)
+        case .perBlock(let r): try self.init(dense: dense, r: r, proportionalAttention: proportionalAttention)
+        }
+    }
+
+    static func counts(_ r: [Int], _ c: ViTConfig) -> [TokenCount] {
+        var t = c.tokens
+        return r.map { want in
+            let u = t - min(want, (t - c.prefixTokens) / 2)
+            defer { t = u }
+            return TokenCount(attention: t, mlp: u)
+        }
+    }
+
+    /// Tokens merged away in each block (r after the cap).
+    public var merged: [Int] { tokenCounts.map { $0.attention - $0.mlp } }
+
+    /// Honest FLOPs per image (multiply-adds x 2): patch embedding and head once, each block's
+    /// attention half at its input tokens and its MLP at the tokens left, plus the matching's
+    /// similarity product A B^T (ceil(t/2) x floor(t/2) x head dim) where a block merges. The key
+    /// average, the norms and the weighted average are elementwise and not counted, like LayerNorm.
+    public var flopsPerImage: Double {
+        let c = dense.config
+        return tokenCounts.reduce(c.embedAndHeadFlops) { total, n in
+            total + c.attentionFlops(tokens: n.attention) + c.mlpFlops(tokens: n.mlp) +
+                (n.mlp < n.attention ? Self.similarityFlops(tokens: n.attention, headDim: c.headDim) : 0)
+        }
+    }
+
+    /// A B^T of the matching on t tokens, x 2.
+    public static func similarityFlops(tokens t: Int, headDim: Int) -> Double {
+        2 * Double((t + 1) / 2) * Double(t / 2) * Double(headDim)
+    }
+
+    /// The official Prune and Merge formula (`OfficialFlops`) at ToMe's token counts, MACs.
+    public var officialFlops: Double { OfficialFlops.model(dense.config, tokens: tokenCounts) }
+
+    /// Buffers for passes of up to `batch` images.
+    public func forward(batch: Int, recordLayouts: Bool = false) -> ReducedForward {
+        ReducedForward(model: dense, reducer: ToMeReducer(self, batch: batch), batch: batch, recordLayouts: recordLayouts)
+    }
+}
