@@ -1,17 +1,46 @@
 import Engine
 
-/// A model file as the commands see it: a dense timm ViT, or a Prune and Merge model (any file with
-/// `merge_matrix` tensors). Both run through `Runner`, so infer/eval/bench need not care which.
+/// A model as the commands see it: a dense timm ViT, a Prune and Merge model (any file with
+/// `merge_matrix` tensors), or a dense model run with a training-free baseline (ToMe, EViT). All
+/// run through `Runner`, so infer/eval/bench need not care which.
 public enum AnyModel {
     case dense(ViTModel)
     case pm(PMModel)
+    case tome(ToMeModel)
+    case evit(EViTModel)
 
-    public init(path: String, heads: Int? = nil) throws {
+    /// How to run a file (`--method`).
+    public enum Method: Sendable, Equatable {
+        /// What the file is: Prune and Merge when it has merge matrices, dense otherwise.
+        case auto
+        case dense
+        case pm
+        /// ToMe with its r schedule and proportional attention on or off.
+        case tome(r: ToMeModel.Schedule, proportionalAttention: Bool)
+        /// EViT with a keep rate and reducing blocks (nil: EViT's 3, 6, 9 for 12 blocks, quarters otherwise).
+        case evit(keepRate: Double, blocks: [Int]?)
+    }
+
+    public init(path: String, heads: Int? = nil, method: Method = .auto) throws {
         let file = try SafeTensorsFile(path: path)
-        if file.names.contains(where: PMModel.isPMTensor) {
+        let isPM = file.names.contains(where: PMModel.isPMTensor)
+        switch (method, isPM) {
+        case (.auto, true), (.pm, _):
             self = .pm(try PMModel(path: path, heads: heads))
-        } else {
-            self = .dense(try ViTModel(file: file, heads: heads))
+        case (.auto, false), (.dense, false), (.tome, false), (.evit, false):
+            self = try AnyModel(dense: try ViTModel(file: file, heads: heads), method: method)
+        case (.dense, true), (.tome, true), (.evit, true):
+            throw EngineError("\(path) is a Prune and Merge file (it runs as --method pm); --method dense, tome and evit run dense model files")
+        }
+    }
+
+    /// A dense model in memory, run with `method` (`.pm` is refused: it needs a plan).
+    public init(dense m: ViTModel, method: Method) throws {
+        switch method {
+        case .auto, .dense: self = .dense(m)
+        case .pm: throw EngineError("--method pm needs a Prune and Merge file (see `tokenscope compress`)")
+        case .tome(let r, let prop): self = .tome(try ToMeModel(dense: m, schedule: r, proportionalAttention: prop))
+        case .evit(let keep, let blocks): self = .evit(try EViTModel(dense: m, keepRate: keep, blocks: blocks))
         }
     }
 
@@ -19,30 +48,61 @@ public enum AnyModel {
         switch self {
         case .dense(let m): return m
         case .pm(let m): return m.dense
+        case .tome(let m): return m.dense
+        case .evit(let m): return m.dense
         }
     }
 
-    /// Honest GFLOPs per image (x 2 multiply-adds, merge and recover included for PM).
+    /// Per block: tokens in the attention and in the MLP (CLS included).
+    public var tokenCounts: [TokenCount] {
+        switch self {
+        case .dense(let m): return [TokenCount](repeating: TokenCount(attention: m.config.tokens, mlp: m.config.tokens), count: m.config.depth)
+        case .pm(let m): return m.channels.map { TokenCount(attention: $0, mlp: $0) }
+        case .tome(let m): return m.tokenCounts
+        case .evit(let m): return m.tokenCounts
+        }
+    }
+
+    /// Honest FLOPs per image (x 2 multiply-adds; merge and recover included for PM, the matching
+    /// product for ToMe, the fusion for EViT).
     public var flopsPerImage: Double {
         switch self {
         case .dense(let m): return m.config.flopsPerImage
         case .pm(let m): return m.flopsPerImage
+        case .tome(let m): return m.flopsPerImage
+        case .evit(let m): return m.flopsPerImage
         }
     }
 
-    /// The official formula's count (MACs, PM's `flops()`), for comparison; dense models use the same
-    /// formula with every block at full tokens.
+    /// The official Prune and Merge formula's count (MACs, PM's `flops()`, see `OfficialFlops`),
+    /// for comparison; dense models have every block at full tokens.
     public var officialFlops: Double {
         switch self {
-        case .dense(let m): return (try? PMModel(dense: m, blocks: []))?.officialFlops ?? 0
+        case .dense(let m):
+            return OfficialFlops.model(m.config, tokens: tokenCounts)
         case .pm(let m): return m.officialFlops
+        case .tome(let m): return m.officialFlops
+        case .evit(let m): return m.officialFlops
         }
     }
 
+    /// What kind of model this is, for messages and JSON (`kind`).
     public var kind: String {
         switch self {
         case .dense: return "dense"
         case .pm: return "prune-and-merge"
+        case .tome: return "tome"
+        case .evit: return "evit"
+        }
+    }
+
+    /// The `--method` value that runs it (`method` in JSON).
+    public var method: String {
+        switch self {
+        case .dense: return "dense"
+        case .pm: return "pm"
+        case .tome: return "tome"
+        case .evit: return "evit"
         }
     }
 
@@ -50,30 +110,35 @@ public enum AnyModel {
     public func runner(batch: Int) -> Runner { Runner(self, batch: batch) }
 
     public final class Runner {
-        let model: AnyModel
-        let dense: Activations?
-        let pm: PMForward?
+        enum Pass {
+            case dense(ViTModel, Activations)
+            case pm(PMForward)
+            case reduced(ReducedForward)
+        }
+        let pass: Pass
         public let batch: Int
 
         init(_ model: AnyModel, batch: Int) {
-            self.model = model
             self.batch = batch
             switch model {
-            case .dense(let m): dense = Activations(config: m.config, batch: batch, keepAllLayers: false); pm = nil
-            case .pm(let m): pm = PMForward(model: m, batch: batch); dense = nil
+            case .dense(let m): pass = .dense(m, Activations(config: m.config, batch: batch, keepAllLayers: false))
+            case .pm(let m): pass = .pm(PMForward(model: m, batch: batch))
+            case .tome(let m): pass = .reduced(m.forward(batch: batch))
+            case .evit(let m): pass = .reduced(m.forward(batch: batch))
             }
         }
 
         /// Runs b <= batch images; returns the logits pointer [b, classes] (valid until the next run).
         @discardableResult
         public func forward(images: UnsafePointer<Float>, batch b: Int, workers: Int) -> UnsafePointer<Float> {
-            switch model {
-            case .dense(let m):
-                let a = dense!  // set in init for .dense
+            switch pass {
+            case .dense(let m, let a):
                 m.forward(a, images: images, batch: b, workers: workers)
                 return UnsafePointer(a.logits)
-            case .pm:
-                let f = pm!  // set in init for .pm
+            case .pm(let f):
+                f.forward(images: images, batch: b, workers: workers)
+                return UnsafePointer(f.acts.logits)
+            case .reduced(let f):
                 f.forward(images: images, batch: b, workers: workers)
                 return UnsafePointer(f.acts.logits)
             }

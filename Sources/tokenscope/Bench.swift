@@ -7,7 +7,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the forward pass of a model on random input.",
         discussion: """
-        Runs a warm-up, then as many forward passes as fit in --seconds, on a fixed random batch (seed 0). Prints images/s, milliseconds per batch, GFLOPs per image (multiply-adds x 2 of the GEMMs and attention products), and the BLAS kernel and thread count in use. Compare with ONNX Runtime on the same weights: python3 ort_bench.py --batch N --threads T.
+        Runs a warm-up, then as many forward passes as fit in --seconds, on a fixed random batch (seed 0). Prints images/s, milliseconds per batch, GFLOPs per image (multiply-adds x 2 of the GEMMs and attention products; for compressed models the honest count, with the official Prune and Merge formula beside it), and the BLAS kernel and thread count in use. --method tome or evit times that baseline on a dense file or --arch (forward only). --json adds kind and method. Compare with ONNX Runtime on the same weights: python3 ort_bench.py --batch N --threads T.
         """
     )
 
@@ -21,6 +21,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Replay explorer key presses without a terminal (layer, keep, prune, score source, image): analysis + drawing per key.") var explorer = false
     @Option(help: "Time this architecture with random weights instead of a file: DIM,DEPTH,HEADS,IMG,PATCH,CHANNELS,CLASSES (e.g. 96,12,3,28,2,1,10).") var arch: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @OptionGroup var how: MethodOptions
 
     func validate() throws {
         guard batch >= 1, batch <= 4096 else { throw ValidationError("--batch must be between 1 and 4096") }
@@ -28,17 +29,18 @@ struct Bench: ParsableCommand {
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
         if [backward, train, explorer].filter({ $0 }).count > 1 { throw ValidationError("choose one of --backward, --train and --explorer") }
         if (model == nil) == (arch == nil) { throw ValidationError("give --model FILE or --arch SPEC") }
+        if explorer && how.method != nil { throw ValidationError("--explorer replays the Prune and Merge explorer; drop --method") }
     }
 
     func run() throws {
         try reportingErrors {
             let any: AnyModel
             if let model {
-                any = try AnyModel(path: model, heads: heads)
+                any = try how.load(model, heads: heads)
             } else {
                 let m = try ViTModel(config: try parseArch(arch ?? ""))
                 m.initializeForTraining(seed: 0)
-                any = .dense(m)
+                any = try how.apply(to: m)
             }
             let m = any.vit
             let c = m.config
@@ -49,15 +51,15 @@ struct Bench: ParsableCommand {
             let work: BenchRunner.Work = backward ? .scores : (train ? .train : .forward)
             let result: BenchRunner.Result
             switch (any, work) {
-            case (.pm, .forward):
+            case (.pm, .forward), (.tome, .forward), (.evit, .forward):
                 let runner = any.runner(batch: batch)
                 let input = BenchRunner.randomInput(count: batch * c.channels * c.imageSize * c.imageSize)
                 if threads == 1 { BLAS.threads = 1 }
                 result = input.withUnsafeBufferPointer { x in
                     BenchRunner.measure(batch: batch, seconds: seconds) { runner.forward(images: x.baseAddress!, batch: batch, workers: threads) }
                 }
-            case (.pm, _):
-                throw EngineError("--backward and --train time dense models; give the dense model file")
+            case (.pm, _), (.tome, _), (.evit, _):
+                throw EngineError("--backward and --train time dense models; give the dense model file (without --method)")
             default:
                 result = BenchRunner.run(work, model: m, batch: batch, threads: threads, seconds: seconds)
             }
@@ -70,7 +72,7 @@ struct Bench: ParsableCommand {
                     "images_per_s": round2(result.imagesPerSecond), "ms_per_batch": round3(result.msPerBatch),
                     "ms_per_batch_best": round3(result.bestMs), "gflops_per_image": round3(gflops),
                     "gflops_official": round3(official), "gflops_dense": round3(c.flopsPerImage / 1e9), "kind": any.kind,
-                    "gflops_per_s": round2(gflops * result.imagesPerSecond), "runs": result.runs,
+                    "gflops_per_s": round2(gflops * result.imagesPerSecond), "runs": result.runs, "method": any.method,
                     "blas_core": blas.core, "engine": "tokenscope",
                 ]
                 print(try jsonLine(obj))
@@ -80,6 +82,7 @@ struct Bench: ParsableCommand {
                 print(String(format: "speed      %.2f images/s   %.3f ms/batch (best %.3f)   %d runs", result.imagesPerSecond, result.msPerBatch, result.bestMs, result.runs))
                 print(String(format: "compute    %.3f GFLOPs/image (", gflops) + any.kind +
                       String(format: "; dense %.3f; official formula %.3f GMACs)   %.1f GFLOP/s", c.flopsPerImage / 1e9, official, gflops * result.imagesPerSecond))
+                if any.method != "dense" { print("tokens     after each block: " + any.tokenCounts.map { String($0.mlp) }.joined(separator: " ")) }
             }
         }
     }

@@ -9,11 +9,13 @@ struct Infer: ParsableCommand {
         discussion: """
         Inputs are either PNG files (preprocessed as timm evaluates DeiT: resize the shorter side to floor(size / crop_pct) with Pillow's bicubic filter, center crop, scale to [0, 1], normalise) or one safetensors file holding a ready batch [B, C, S, S] under --input-key.
 
-        Output (--out, safetensors): logits [B, classes]; with --attention also attn.{i} [B, H, N, N] (softmax probabilities) and tokens.{i} [B, N, D] (block outputs) for every block i; with --scores also score.{i} [num_patches]: the gradient-weighted attention score of each patch over the batch, |sum of dL/dA * A| / (B H N) as the official Prune and Merge code computes it, with cross-entropy against the labels in --input's --labels-key tensor, or the model's own top-1. For Prune and Merge files the compressed pass runs and --attention writes only tokens.{i} (the full token grid after each block). --json prints, per input, the top-5 classes with probabilities (names from the model's metadata, --labels, or the ImageNet-1k names for 1000-class models).
+        Output (--out, safetensors): logits [B, classes]; with --attention also attn.{i} [B, H, N, N] (softmax probabilities) and tokens.{i} [B, N, D] (block outputs) for every block i; with --scores also score.{i} [num_patches]: the gradient-weighted attention score of each patch over the batch, |sum of dL/dA * A| / (B H N) as the official Prune and Merge code computes it, with cross-entropy against the labels in --input's --labels-key tensor, or the model's own top-1. For Prune and Merge files the compressed pass runs and --attention writes only tokens.{i} (the full token grid after each block). --method tome or evit runs that baseline on a dense file (see --method); --attention then writes tokens.{i} unmerged to the full grid [B, N, D]: CLS first, then each patch gets the value of the token that holds it (ToMe: its merged token; EViT: a dropped patch gets the fused token). --json prints, per input, the top-5 classes with probabilities (names from the model's metadata, --labels, or the ImageNet-1k names for 1000-class models).
 
         Examples:
           tokenscope infer --model deit_tiny.safetensors photo.png --json
           tokenscope infer --model m.safetensors --input batch.safetensors --out out.safetensors --attention
+          tokenscope infer --model deit_tiny.safetensors photo.png --json --method tome --r 13
+          tokenscope infer --model deit_tiny.safetensors photo.png --json --method evit --keep-rate 0.7
         """
     )
 
@@ -30,6 +32,7 @@ struct Infer: ParsableCommand {
     @Option(help: "Eval crop fraction for PNG inputs (timm 0.9, original DeiT 0.875; default: the model's metadata, else 0.9).") var cropPct: Double?
     @Option(help: "Number of attention heads, when the file's metadata does not say (default: width / 64).") var heads: Int?
     @Option(help: "Worker threads (one per core by default).") var threads: Int = defaultThreads
+    @OptionGroup var how: MethodOptions
 
     func validate() throws {
         if input == nil && images.isEmpty { throw ValidationError("give PNG images or --input BATCH.safetensors") }
@@ -42,7 +45,7 @@ struct Infer: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let any = try AnyModel(path: model, heads: heads)
+            let any = try how.load(model, heads: heads)
             let m = any.vit
             let c = m.config
             let (batch, names) = try loadBatch(m)
@@ -54,7 +57,23 @@ struct Infer: ParsableCommand {
                 result = m.forward(images: batch, batch: b, capture: capture, workers: threads)
             case .pm(let pm):
                 if scores { throw EngineError("--scores are computed on dense models; give the dense model the PM file was made from") }
-                result = Self.compressedForward(pm, images: batch, batch: b, tokens: attention, threads: threads)
+                let f = PMForward(model: pm, batch: min(32, b))
+                result = Self.compressedForward(c, images: batch, batch: b, chunk: f.batch, tokens: attention) { x, n, after in
+                    f.forward(images: x, batch: n, workers: threads, afterBlock: after)
+                    return f.logits(batch: n)
+                }
+            case .tome(let tome):
+                let f = tome.forward(batch: min(32, b))
+                result = Self.compressedForward(c, images: batch, batch: b, chunk: f.batch, tokens: attention) { x, n, after in
+                    f.forward(images: x, batch: n, workers: threads, afterBlock: after)
+                    return f.logits(batch: n)
+                }
+            case .evit(let evit):
+                let f = evit.forward(batch: min(32, b))
+                result = Self.compressedForward(c, images: batch, batch: b, chunk: f.batch, tokens: attention) { x, n, after in
+                    f.forward(images: x, batch: n, workers: threads, afterBlock: after)
+                    return f.logits(batch: n)
+                }
             }
             var scoreTensors: [Tensor] = []
             if scores {
@@ -84,21 +103,23 @@ struct Infer: ParsableCommand {
         }
     }
 
-    /// The compressed pass in chunks of 32; with `tokens`, each block's full-grid output
-    /// (attention is per compressed block's own tokens, so it is not written for these files).
-    static func compressedForward(_ pm: PMModel, images: [Float], batch b: Int, tokens: Bool, threads: Int) -> ForwardResult {
-        let c = pm.dense.config, per = c.channels * c.imageSize * c.imageSize, chunk = min(32, b)
-        let f = PMForward(model: pm, batch: chunk)
+    /// A compressed pass (Prune and Merge, ToMe, EViT) in chunks of `chunk` images; with `tokens`,
+    /// each block's output on the full grid [B, N, D] (attention maps are per block's own tokens,
+    /// so they are not written for these passes). `run(images, n, afterBlock)` returns n images' logits.
+    static func compressedForward(_ c: ViTConfig, images: [Float], batch b: Int, chunk: Int, tokens: Bool,
+                                  run: (UnsafePointer<Float>, Int, ((Int, UnsafePointer<Float>) -> Void)?) -> [Float]) -> ForwardResult {
+        let per = c.channels * c.imageSize * c.imageSize
         var logits: [Float] = []
         var tok = [[Float]](repeating: [], count: tokens ? c.depth : 0)
         images.withUnsafeBufferPointer { buf in
+            guard let base = buf.baseAddress else { return }
             var start = 0
             while start < b {
                 let n = min(chunk, b - start)
-                f.forward(images: buf.baseAddress! + start * per, batch: n, workers: threads) { l, out in
-                    if tokens { tok[l] += UnsafeBufferPointer(start: out, count: n * c.tokens * c.dim) }
-                }
-                logits += f.logits(batch: n)
+                let after: ((Int, UnsafePointer<Float>) -> Void)? = tokens ? { l, out in
+                    tok[l] += UnsafeBufferPointer(start: out, count: n * c.tokens * c.dim)
+                } : nil
+                logits += run(base + start * per, n, after)
                 start += n
             }
         }

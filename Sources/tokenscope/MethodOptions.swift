@@ -1,0 +1,71 @@
+import ArgumentParser
+import Compression
+import Engine
+
+/// `--method` and its settings, shared by `infer`, `eval` and `bench`: how a model file runs
+/// (dense, its Prune and Merge plan, or a training-free baseline on its dense weights).
+struct MethodOptions: ParsableArguments {
+    enum Name: String, CaseIterable, ExpressibleByArgument {
+        case dense, pm, tome, evit
+    }
+
+    @Option(help: ArgumentHelp(
+        "How to run the model: dense; pm (a Prune and Merge file's plan); tome (ToMe: merge --r tokens per block by key similarity); evit (EViT: at --blocks keep the --keep-rate patch tokens CLS attends to most, fuse the rest into one). Default: what the file is, pm for files with merge matrices, dense otherwise.",
+        valueName: "dense|pm|tome|evit")) var method: Name?
+    @Option(name: .customLong("r"), parsing: .unconditional, help: ArgumentHelp(
+        "ToMe: tokens merged in each block, one number for every block or one per block (a shorter list is padded with 0, as ToMe's parse_r); each block merges at most half its non-CLS tokens. Required with --method tome.",
+        valueName: "N or N,N,...")) var r: String?
+    @Flag(help: "ToMe: turn proportional attention off (on by default, as ToMe's timm patch: + log(token size) on the attention logits).") var noPropAttn = false
+    @Option(parsing: .unconditional, help: "EViT: fraction of the patch tokens kept at each reducing block, in (0, 1]; the rest are fused into one token (default 0.7, EViT's).") var keepRate: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "EViT: reducing blocks, 0-based (default 3,6,9 for 12 blocks as EViT; depth/4, depth/2, 3*depth/4 for other depths).",
+        valueName: "3,6,9")) var blocks: String?
+
+    func validate() throws {
+        let name = method
+        if name != .tome && (r != nil || noPropAttn) { throw ValidationError("--r and --no-prop-attn are ToMe settings: add --method tome") }
+        if name != .evit && (keepRate != nil || blocks != nil) { throw ValidationError("--keep-rate and --blocks are EViT settings: add --method evit") }
+        if name == .tome {
+            guard let r else { throw ValidationError("--method tome needs --r (tokens merged per block, e.g. --r 8)") }
+            _ = try Self.integers(r, option: "--r")
+        }
+        if let keepRate, !(keepRate > 0 && keepRate <= 1) { throw ValidationError("--keep-rate must be in (0, 1], got \(keepRate)") }
+        if let blocks { _ = try Self.integers(blocks, option: "--blocks") }
+    }
+
+    /// The engine's method (block ranges are checked against the model when it loads).
+    func resolved() throws -> AnyModel.Method {
+        switch method {
+        case nil: return .auto
+        case .dense: return .dense
+        case .pm: return .pm
+        case .tome:
+            let values = try Self.integers(r ?? "", option: "--r")
+            return .tome(r: values.count == 1 ? .constant(values[0]) : .perBlock(values), proportionalAttention: !noPropAttn)
+        case .evit:
+            return .evit(keepRate: keepRate ?? 0.7, blocks: try blocks.map { try Self.integers($0, option: "--blocks") })
+        }
+    }
+
+    /// Loads `path` and applies the method.
+    func load(_ path: String, heads: Int? = nil) throws -> AnyModel {
+        try AnyModel(path: path, heads: heads, method: try resolved())
+    }
+
+    /// A dense model in memory (`bench --arch`) with the method applied.
+    func apply(to model: ViTModel) throws -> AnyModel {
+        try AnyModel(dense: model, method: try resolved())
+    }
+
+    /// "8" or "8,8,4": non-negative integers (r < 0 and negative blocks are refused here).
+    static func integers(_ s: String, option: String) throws -> [Int] {
+        let parts = s.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        var out: [Int] = []
+        for p in parts {
+            guard let v = Int(p) else { throw ValidationError("\(option) wants integers separated by commas, got \"\(s)\"") }
+            guard v >= 0 else { throw ValidationError("\(option) values must be at least 0, got \(v)") }
+            out.append(v)
+        }
+        return out
+    }
+}
