@@ -36,10 +36,16 @@ public struct ExplorerImage: Sendable {
 public struct Analysis: @unchecked Sendable {
     public struct Key: Equatable, Sendable {
         public var image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource
-        public init(image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource) {
-            self.image = image; self.keep = keep; self.prune = prune; self.source = source
+        public var method: ExplorerState.Method
+        public var tomeR: Int?, evitBlocks: [Int]?
+        public init(image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource, method: ExplorerState.Method = .pruneMerge,
+                    tomeR: Int? = nil, evitBlocks: [Int]? = nil) {
+            self.image = image; self.keep = keep; self.prune = prune; self.source = source; self.method = method
+            self.tomeR = tomeR; self.evitBlocks = evitBlocks
         }
-        public init(_ s: ExplorerState) { self.init(image: s.image, keep: s.keep, prune: s.prune, source: s.scoreSource) }
+        public init(_ s: ExplorerState) {
+            self.init(image: s.image, keep: s.keep, prune: s.prune, source: s.scoreSource, method: s.method, tomeR: s.tomeR, evitBlocks: s.evitBlocks)
+        }
     }
     public struct Layer: Sendable {
         public var tokensIn: Int, tokensRun: Int, tokensOut: Int
@@ -59,6 +65,8 @@ public struct Analysis: @unchecked Sendable {
     public var gflopsCompressed: Double
     public var milliseconds: Double
     public var planNote: String
+    /// The method's settings, in the order the export header shows them.
+    public var settings: [(key: String, value: String)] = []
 }
 
 /// Runs what the explorer shows: live scores (forward + backward), the plan, the dense and the
@@ -91,25 +99,7 @@ public final class ExplorerEngine: @unchecked Sendable {
         let c = model.config, n = c.tokens, d = c.dim, np = c.numPatches, pre = c.prefixTokens
         let img = images[min(max(s.image, 0), images.count - 1)]
         let live = scorer.score(images: img.input, batch: 1)
-        let pm: PMModel
-        let note: String
-        if s.scoreSource == .file, let filePlan {
-            pm = filePlan
-            note = "plan from the PM file (fixed; fine-tuned matrices show as #)"
-        } else {
-            let useRanks: [[Double]]
-            if s.scoreSource == .calibrated, let ranks {
-                useRanks = ranks
-                note = "plan from calibrated ranks (static, as the paper)"
-            } else {
-                useRanks = live.scores.map { $0.map(Double.init) }
-                note = "plan from this image's live scores (adaptive)"
-            }
-            let plan = try PMPlanner.plan(ranks: useRanks, config: c,
-                                          options: .init(keep: s.keep, prune: s.prune, blocks: Array(0..<c.depth), grouping: .grid))
-            pm = try PMModel(dense: model, blocks: plan)
-        }
-        // Dense pass, keeping every block's output.
+        // Dense pass, keeping every block's output for the restore errors.
         var denseOut: [[Float]] = []
         img.input.withUnsafeBufferPointer { x in
             model.forward(denseActs, images: x.baseAddress!, batch: 1, workers: workers) { _, a in
@@ -117,36 +107,104 @@ public final class ExplorerEngine: @unchecked Sendable {
             }
         }
         let denseLogits = Array(UnsafeBufferPointer(start: denseActs.logits, count: c.numClasses))
-        let f = PMForward(model: pm, batch: 1)
-        var errors: [[Float]] = []
-        img.input.withUnsafeBufferPointer { x in
-            f.forward(images: x.baseAddress!, batch: 1, workers: workers) { l, out in
-                var e = [Float](repeating: 0, count: np)
-                let ref = denseOut[l]
-                for j in 0..<np {
-                    var num: Float = 0, den: Float = 0
-                    for k in 0..<d {
-                        let a = out[(pre + j) * d + k], b = ref[(pre + j) * d + k]
-                        num += (a - b) * (a - b); den += b * b
-                    }
-                    e[j] = (num / max(den, 1e-12)).squareRoot()
+        /// Per patch, || grid - dense || / || dense || after block l.
+        func restoreError(_ l: Int, _ grid: UnsafePointer<Float>) -> [Float] {
+            let ref = denseOut[l]
+            return (0..<np).map { j in
+                var num: Float = 0, den: Float = 0
+                for k in 0..<d {
+                    let a = grid[(pre + j) * d + k], b = ref[(pre + j) * d + k]
+                    num += (a - b) * (a - b); den += b * b
                 }
-                errors.append(e)
+                return (num / max(den, 1e-12)).squareRoot()
             }
         }
-        let pmLogits = f.logits(batch: 1)
-        let layers: [Analysis.Layer] = (0..<c.depth).map { l in
-            let b = pm.blocks[l]
-            let run = b?.channels ?? n
-            let g = c.blockFlops(tokens: run) + (b.map(pm.mergeRecoverFlops) ?? 0)
-            return Analysis.Layer(tokensIn: n, tokensRun: run, tokensOut: n, gflops: g / 1e9, states: b?.layout?.states,
-                                  restoreError: errors[l], liveScores: live.scores[l])
+        var errors: [[Float]] = []
+        let layers: [Analysis.Layer], logits: [Float], gflops: Double, note: String
+        var settings: [(key: String, value: String)] = []
+        switch s.method {
+        case .pruneMerge:
+            let pm: PMModel
+            if s.scoreSource == .file, let filePlan {
+                pm = filePlan
+                note = "plan from the PM file (fixed; fine-tuned matrices show as #)"
+                settings = [("plan", "from the PM file")]
+            } else {
+                let useRanks: [[Double]]
+                if s.scoreSource == .calibrated, let ranks {
+                    useRanks = ranks
+                    note = "plan from calibrated ranks (static, as the paper)"
+                } else {
+                    useRanks = live.scores.map { $0.map(Double.init) }
+                    note = "plan from this image's live scores (adaptive)"
+                }
+                let plan = try PMPlanner.plan(ranks: useRanks, config: c,
+                                              options: .init(keep: s.keep, prune: s.prune, blocks: Array(0..<c.depth), grouping: .grid))
+                pm = try PMModel(dense: model, blocks: plan)
+                settings = [("keep", Self.fixed2(s.keep)), ("prune", Self.fixed2(s.prune)), ("grouping", "grid"),
+                            ("scores", s.scoreSource.rawValue)]
+            }
+            let f = PMForward(model: pm, batch: 1)
+            img.input.withUnsafeBufferPointer { x in
+                f.forward(images: x.baseAddress!, batch: 1, workers: workers) { l, out in errors.append(restoreError(l, out)) }
+            }
+            logits = f.logits(batch: 1)
+            layers = (0..<c.depth).map { l in
+                let b = pm.blocks[l]
+                let run = b?.channels ?? n
+                let g = c.blockFlops(tokens: run) + (b.map(pm.mergeRecoverFlops) ?? 0)
+                return Analysis.Layer(tokensIn: n, tokensRun: run, tokensOut: n, gflops: g / 1e9, states: b?.layout?.states,
+                                      restoreError: errors[l], liveScores: live.scores[l])
+            }
+            gflops = pm.flopsPerImage
+        case .tome, .evit:
+            let any: AnyModel
+            if s.method == .tome {
+                let r = s.tomeR ?? Self.tomeR(keep: s.keep, config: c)
+                any = .tome(try ToMeModel(dense: model, r: r))
+                note = "ToMe: r = \(r) tokens merged per block" + (s.tomeR == nil ? " (mean tokens ~ keep x tokens)" : "") + ", proportional attention"
+                settings = [("r", "\(r)")] + (s.tomeR == nil ? [("keep", Self.fixed2(s.keep))] : []) + [("prop-attn", "on")]
+            } else {
+                let e = try EViTModel(dense: model, keepRate: s.keep, blocks: s.evitBlocks)
+                any = .evit(e)
+                note = "EViT: keeps \(Self.fixed2(s.keep)) of the patches at blocks \(e.blocks.map { "\($0 + 1)" }.joined(separator: ", ")), fuses the rest into one token"
+                settings = [("keep-rate", Self.fixed2(s.keep)), ("blocks", e.blocks.map { "\($0 + 1)" }.joined(separator: ","))]
+            }
+            let f: ReducedForward
+            switch any {
+            case .tome(let m): f = m.forward(batch: 1, recordLayouts: true)
+            case .evit(let m): f = m.forward(batch: 1, recordLayouts: true)
+            default: throw EngineError("internal: not a per-image reduction method")
+            }
+            img.input.withUnsafeBufferPointer { x in
+                f.forward(images: x.baseAddress!, batch: 1, workers: workers) { l, grid in errors.append(restoreError(l, grid)) }
+            }
+            logits = f.logits(batch: 1)
+            let counts = f.tokenCounts
+            layers = (0..<c.depth).map { l in
+                let lay = f.layouts[l][0]
+                let changed = lay.tokensOut < n
+                let g = c.attentionFlops(tokens: counts[l].attention) + c.mlpFlops(tokens: counts[l].mlp)
+                return Analysis.Layer(tokensIn: counts[l].attention, tokensRun: counts[l].attention, tokensOut: counts[l].mlp,
+                                      gflops: g / 1e9, states: changed ? lay.states : nil, restoreError: errors[l],
+                                      liveScores: live.scores[l])
+            }
+            gflops = any.flopsPerImage
         }
-        return Analysis(key: .init(image: s.image, keep: s.keep, prune: s.prune, source: s.scoreSource), layers: layers,
-                        denseTop: Self.top(denseLogits, 3), compressedTop: Self.top(pmLogits, 3),
-                        gflopsDense: c.flopsPerImage / 1e9, gflopsCompressed: pm.flopsPerImage / 1e9,
-                        milliseconds: (Clock.now() - t0) * 1000, planNote: note)
+        return Analysis(key: .init(s), layers: layers,
+                        denseTop: Self.top(denseLogits, 3), compressedTop: Self.top(logits, 3),
+                        gflopsDense: c.flopsPerImage / 1e9, gflopsCompressed: gflops / 1e9,
+                        milliseconds: (Clock.now() - t0) * 1000, planNote: note, settings: settings)
     }
+
+    /// ToMe's r for a keep ratio: the mean token count over the blocks, N - r (depth - 1) / 2, is
+    /// keep x N (N patches), so r = 2 (1 - keep) N / (depth - 1), rounded.
+    public static func tomeR(keep: Double, config c: ViTConfig) -> Int {
+        guard c.depth > 1 else { return 0 }
+        return max(0, Int((2 * (1 - keep) * Double(c.numPatches) / Double(c.depth - 1)).rounded()))
+    }
+
+    static func fixed2(_ v: Double) -> String { PatchMap.fixed(v, 2) }
 
     static func top(_ logits: [Float], _ k: Int) -> [(cls: Int, prob: Float)] {
         let m = logits.max() ?? 0

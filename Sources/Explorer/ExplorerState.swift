@@ -14,6 +14,10 @@ public struct ExplorerState: Equatable, Sendable {
     }
     public enum Method: String, CaseIterable, Sendable {
         case pruneMerge = "Prune and Merge"
+        /// ToMe (training-free): keep sets r so the mean token count over the blocks is about keep x tokens.
+        case tome = "ToMe"
+        /// EViT (training-free): keep is its keep rate at blocks 3, 6, 9 (depth quarters).
+        case evit = "EViT"
     }
 
     public var layer = 0
@@ -27,6 +31,11 @@ public struct ExplorerState: Equatable, Sendable {
     /// The patch clicked with the mouse (row-major, from 0): the panel shows its state, group,
     /// center and score in every layer. Esc clears it.
     public var selectedPatch: Int?
+    /// ToMe's r when fixed from the command line (`--r`); nil: derived from the keep ratio. The keep
+    /// keys clear it.
+    public var tomeR: Int?
+    /// EViT's reducing blocks (0-based) from the command line; nil: EViT's default.
+    public var evitBlocks: [Int]?
     public var quit = false
     /// One-line message for the status bar.
     public var status = ""
@@ -58,7 +67,7 @@ public struct ExplorerState: Equatable, Sendable {
     public static func == (a: ExplorerState, b: ExplorerState) -> Bool {
         a.layer == b.layer && a.keep == b.keep && a.prune == b.prune && a.view == b.view && a.scoreSource == b.scoreSource &&
             a.method == b.method && a.image == b.image && a.showHelp == b.showHelp && a.quit == b.quit && a.status == b.status &&
-            a.selectedPatch == b.selectedPatch
+            a.selectedPatch == b.selectedPatch && a.tomeR == b.tomeR && a.evitBlocks == b.evitBlocks
     }
 
     public enum Key: Equatable, Sendable {
@@ -94,8 +103,11 @@ public struct ExplorerState: Equatable, Sendable {
         case .right, .char("l"): if layer < depth - 1 { layer += 1 }; return [.redraw]
         case .home: layer = 0; return [.redraw]
         case .end: layer = depth - 1; return [.redraw]
+        case .char("]") where method != .pruneMerge, .char("[") where method != .pruneMerge:
+            status = "the prune rate is Prune and Merge's; \(method.rawValue) follows the keep ratio (up/down)"
+            return [.redraw]
         case .up, .char("k"), .down, .char("j"), .char("]"), .char("["):
-            if scoreSource == .file {
+            if scoreSource == .file && method == .pruneMerge {
                 status = "the plan comes from the PM file; press s to plan from scores, where keep and prune apply"
                 return [.redraw]
             }
@@ -129,17 +141,17 @@ public struct ExplorerState: Equatable, Sendable {
                 return [.redraw]
             }
             scoreSource = all[((all.firstIndex(of: scoreSource) ?? 0) + 1) % all.count]
+            if method != .pruneMerge { status = "plan source \(scoreSource.rawValue): used by Prune and Merge (m switches method)" }
             return [.recompute]
         case .char("m"):
             let all = Method.allCases
             method = all[((all.firstIndex(of: method) ?? 0) + 1) % all.count]
-            status = all.count == 1 ? "only Prune and Merge is available so far" : ""
             return [.recompute]
         case .char("n"): image = (image + 1) % imageCount; return [.recompute]
         case .char("p"): image = (image - 1 + imageCount) % imageCount; return [.recompute]
         case .char("e"): return [.export]
         case .char("r"):
-            layer = 0; keep = initial.keep; prune = initial.prune; view = .states
+            layer = 0; keep = initial.keep; prune = initial.prune; view = .states; method = .pruneMerge; selectedPatch = nil
             scoreSource = Self.firstSource(hasFilePlan, hasCalibratedRanks)
             status = "reset"
             return [.recompute]
@@ -157,6 +169,7 @@ public struct ExplorerState: Equatable, Sendable {
         let k = (max(0.05, min(0.95, v)) * 100).rounded() / 100
         guard k != keep else { return [] }
         keep = k
+        tomeR = nil
         if keep + prune > 1 { prune = ((1 - keep) * 100).rounded() / 100 }
         return [.recompute]
     }
@@ -176,7 +189,7 @@ public struct ExplorerState: Equatable, Sendable {
         ("[ ]", "prune rate +/- 0.05"),
         ("v Tab", "next view: states, scores, groups, restore error"),
         ("s", "plan source: PM file / calibrated ranks / this image (live)"),
-        ("m", "method"),
+        ("m", "method: Prune and Merge, ToMe, EViT (same keep ratio)"),
         ("n p", "next / previous image"),
         ("e", "export the patch maps of all layers as text"),
         ("r", "reset"),

@@ -20,7 +20,10 @@ struct Export: ParsableCommand {
 
     @Argument(help: "The PNG image.") var image: String
     @OptionGroup var options: ExplorerOptions
-    @Option(help: "Method (pm: Prune and Merge).") var method: String = "pm"
+    @Option(help: "Method: pm (Prune and Merge), tome (ToMe) or evit (EViT); the baselines run on the dense model.") var method: String = "pm"
+    @Option(name: .customLong("r"), help: "ToMe: tokens merged per block (default: from --keep, so the mean token count over the blocks is about keep x tokens).") var r: Int?
+    @Option(help: "EViT: keep rate in (0, 1] (default: --keep).") var keepRate: Double?
+    @Option(help: "EViT: reducing blocks, 0-based, e.g. 3,6,9 (default: EViT's, depth quarters).") var blocks: String?
     @Option(help: "Score source for the plan: calibrated (the ranks file: static plan) or image (live forward + backward on this image). Default: calibrated when ranks exist, else image; a --pm file uses its own plan.")
     var scores: String?
     @Option(help: "Layer to write, from 1, or all.") var layer: String = "all"
@@ -30,7 +33,12 @@ struct Export: ParsableCommand {
 
     func validate() throws {
         guard ["text", "json", "csv", "png"].contains(format) else { throw ValidationError("--format must be text, json, csv or png") }
-        guard ["pm", "prune-and-merge"].contains(method) else { throw ValidationError("--method must be pm (ToMe and EViT are not in yet)") }
+        guard ["pm", "tome", "evit"].contains(method) else { throw ValidationError("--method must be pm, tome or evit") }
+        if r != nil && method != "tome" { throw ValidationError("--r is a ToMe setting: add --method tome") }
+        if (keepRate != nil || blocks != nil) && method != "evit" { throw ValidationError("--keep-rate and --blocks are EViT settings: add --method evit") }
+        if let r, r < 0 { throw ValidationError("--r must be at least 0") }
+        if let keepRate, !(keepRate > 0 && keepRate <= 1) { throw ValidationError("--keep-rate must be in (0, 1]") }
+        if let blocks { _ = try MethodOptions.integers(blocks, option: "--blocks") }
         if let scores, !["calibrated", "image"].contains(scores) { throw ValidationError("--scores must be calibrated or image") }
         if layer != "all" { guard let l = Int(layer), l >= 1 else { throw ValidationError("--layer must be a layer number from 1, or all") } }
         if format == "png" && output == nil { throw ValidationError("--format png needs -o FILE.png (a picture does not go to a terminal)") }
@@ -55,6 +63,14 @@ struct Export: ParsableCommand {
                 }
                 setup.state.scoreSource = .calibrated
             case "image"?: setup.state.scoreSource = .image
+            default: break
+            }
+            switch method {
+            case "tome": setup.state.method = .tome; setup.state.tomeR = r
+            case "evit":
+                setup.state.method = .evit
+                if let keepRate { setup.state.keep = keepRate }
+                if let blocks { setup.state.evitBlocks = try MethodOptions.integers(blocks, option: "--blocks") }
             default: break
             }
             let map = try setup.patchMap(layers: layers)

@@ -53,8 +53,9 @@ public struct PatchMap: Sendable {
     /// `layers` selects 0-based blocks (default: all).
     public init(version: String, modelName: String, image: ExplorerImage, state s: ExplorerState, analysis a: Analysis,
                 config c: ViTConfig, layers selected: [Int]? = nil) {
-        var settings: [(String, String)] = []
-        if s.scoreSource == .file {
+        var settings: [(String, String)] = a.settings
+        if !settings.isEmpty {
+        } else if s.scoreSource == .file {
             settings.append(("plan", "from the PM file"))
         } else {
             settings += [("keep", Self.fixed(s.keep, 2)), ("prune", Self.fixed(s.prune, 2)), ("grouping", "grid"),

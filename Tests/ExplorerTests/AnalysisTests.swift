@@ -1,0 +1,69 @@
+import XCTest
+@testable import Explorer
+@testable import Compression
+import Engine
+
+/// The explorer's analysis on a small random model, for every method: token counts, per-patch
+/// states and restore errors agree with what each method does.
+final class AnalysisTests: XCTestCase {
+    let cfg = ViTConfig(imageSize: 16, patchSize: 2, channels: 1, dim: 16, depth: 4, heads: 2, numClasses: 3)
+
+    func engine() throws -> ExplorerEngine {
+        let m = try ViTModel(config: cfg)
+        m.initializeForTraining(seed: 3)
+        var rng = SplitMix64(seed: 5)
+        let x = (0..<(16 * 16)).map { _ in rng.nextUniform() * 2 - 1 }
+        let img = ExplorerImage(name: "r", label: nil, input: x, pixels: [UInt8](repeating: 128, count: 16 * 16 * 3), size: 16)
+        return ExplorerEngine(model: m, ranks: nil, images: [img], classNames: ["a", "b", "c"], workers: 1)
+    }
+
+    func testToMeLayersMergeRTokensPerBlock() throws {
+        let e = try engine()
+        var s = ExplorerState(depth: 4, imageCount: 1, hasCalibratedRanks: false)
+        s.method = .tome; s.tomeR = 6
+        let a = try e.analyse(s)
+        XCTAssertEqual(a.layers.map(\.tokensIn), [65, 59, 53, 47])
+        XCTAssertEqual(a.layers.map(\.tokensOut), [59, 53, 47, 41])
+        for L in a.layers {
+            let st = try XCTUnwrap(L.states)
+            // Every patch is in exactly one output token: groups plus singletons = patch tokens left.
+            let groups = Set(st.compactMap(\.group)).count
+            let singles = st.filter { $0 == .kept }.count
+            XCTAssertEqual(groups + singles, L.tokensOut - 1)
+            XCTAssertEqual(st.filter { if case .center = $0 { return true }; return false }.count, groups, "one center per group")
+            XCTAssertFalse(st.contains(.pruned) || st.contains(.dropped))
+        }
+        XCTAssertEqual(a.settings.first?.value, "6")
+        // r = 0 is the dense model: same predictions, no restore error.
+        s.tomeR = 0
+        let z = try e.analyse(s)
+        XCTAssertEqual(z.compressedTop.map(\.cls), z.denseTop.map(\.cls))
+        XCTAssertEqual(z.compressedTop[0].prob, z.denseTop[0].prob, accuracy: 1e-5)
+        XCTAssertLessThan(z.layers.flatMap(\.restoreError).max() ?? 1, 1e-5)
+    }
+
+    func testEViTDropsPatchesForGoodFromItsFirstBlock() throws {
+        let e = try engine()
+        var s = ExplorerState(depth: 4, imageCount: 1, hasCalibratedRanks: false)
+        s.method = .evit; s.keep = 0.5; s.evitBlocks = [1, 3]
+        let a = try e.analyse(s)
+        XCTAssertNil(a.layers[0].states, "block 0 does not reduce")
+        // Block 1 keeps ceil(0.5 * 64) = 32 patches and fuses 32 into one token.
+        XCTAssertEqual(a.layers[1].tokensOut, 1 + 32 + 1)
+        XCTAssertEqual(a.layers[1].states?.filter { $0 == .dropped }.count, 32)
+        // Once dropped, always dropped.
+        let d1 = Set((0..<64).filter { a.layers[1].states?[$0] == .dropped })
+        let d3 = Set((0..<64).filter { a.layers[3].states?[$0] == .dropped })
+        XCTAssertTrue(d1.isSubset(of: d3))
+        XCTAssertGreaterThan(d3.count, d1.count)
+        XCTAssertEqual(a.layers[0].restoreError.max() ?? 1, 0, accuracy: 1e-6, "nothing changed before the first reduction")
+    }
+
+    func testPruneAndMergeKeepsTheFullGrid() throws {
+        let e = try engine()
+        let s = ExplorerState(depth: 4, imageCount: 1, hasCalibratedRanks: false, keep: 0.5, prune: 0.2)
+        let a = try e.analyse(s)
+        XCTAssertTrue(a.layers.allSatisfy { $0.tokensIn == 65 && $0.tokensOut == 65 && $0.tokensRun < 65 })
+        XCTAssertEqual(a.settings.map(\.key), ["keep", "prune", "grouping", "scores"])
+    }
+}
