@@ -15,7 +15,7 @@ struct TokenScope: ParsableCommand {
         TokenScope runs timm ViT/DeiT checkpoints (safetensors) on the CPU with its own engine. BLAS: OpenBLAS; at start-up TokenScope re-selects its kernels when OpenBLAS 0.3.21 does not recognise the CPU (see `tokenscope --version`). OPENBLAS_CORETYPE, if set, is respected.
         """,
         version: TokenScope.versionString,
-        subcommands: [Explore.self, Export.self, Demo.self, Infer.self, Bench.self, Train.self, Eval.self, Calibrate.self, Compress.self, Finetune.self, Table.self, Samples.self],
+        subcommands: [Explore.self, Export.self, Demo.self, Infer.self, Bench.self, Train.self, Eval.self, Calibrate.self, Compress.self, Finetune.self, Table.self, Compare.self, Probe.self, Samples.self],
         defaultSubcommand: Explore.self
     )
 

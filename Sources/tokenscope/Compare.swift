@@ -1,0 +1,122 @@
+import ArgumentParser
+import Compression
+import Engine
+import Foundation
+
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One table on one model: dense, Prune and Merge (training-free and fine-tuned), ToMe and EViT at matching GFLOPs.",
+        discussion: """
+        For each keep ratio, Prune and Merge is planned from the calibrated ranks (training-free) and, when the fine-tuned file exists (assets/models/fmnist-pm-k70.safetensors for keep 0.70, or --finetuned DIR), run as shipped; ToMe runs at the r and EViT at the keep rate (blocks 3, 6, 9) whose honest GFLOPs come closest to the training-free Prune and Merge model's. Columns: top-1 on the test images, GFLOPs per image (honest; official formula in GMACs), images/s at batch 1 and 32 measured in this run one model after the other on the same random input, and the mIoU of the spatial probe (see `tokenscope probe`) on the full grid each method gives back. --json prints one JSON array of rows.
+        """
+    )
+
+    @Option(help: "Dense model (default: the shipped one).") var model: String?
+    @Option(help: "Calibrated ranks (default: the shipped model's).") var ranks: String?
+    @Option(help: "Probe (default: the shipped model's).") var probe: String?
+    @Option(help: "Folder with fine-tuned PM files named fmnist-pm-k70.safetensors, ... (default: assets/models).") var finetuned: String?
+    @Option(help: "Folder with the IDX files.") var data: String = IDXDataset.defaultDirectory
+    @Option(help: "Keep ratios, comma-separated.") var keeps: String = "0.7,0.6,0.5"
+    @Option(help: "Prune rate of the training-free Prune and Merge plans.") var prune: Double = 0.1
+    @Option(help: "Score only the first N test images.") var limit: Int?
+    @Option(help: "Test images for the probe.") var probeImages: Int = 2000
+    @Option(help: "Seconds of timing per model and batch size.") var seconds: Double = 3
+    @Option(help: "Worker threads.") var threads: Int = defaultThreads
+    @Flag(help: "Print one JSON array.") var json = false
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        guard probeImages >= 1, probeImages <= 10000 else { throw ValidationError("--probe-images must be in 1...10000") }
+        guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        guard prune >= 0, prune < 1 else { throw ValidationError("--prune must be in [0, 1)") }
+        _ = try parsedKeeps()
+    }
+
+    func parsedKeeps() throws -> [Double] {
+        let v = keeps.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 && $0! + prune <= 1 }) else {
+            throw ValidationError("--keeps wants ratios in (0, 1) separated by commas, each at most 1 - prune")
+        }
+        return v.compactMap { $0 }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            guard let modelPath = model ?? Assets.find("models/fmnist-vit.safetensors") else {
+                throw EngineError("no model given and the shipped one (assets/models/fmnist-vit.safetensors) is not there yet; pass --model")
+            }
+            guard let rankPath = ranks ?? (model == nil ? Assets.find("models/fmnist-vit.ranks.safetensors") : nil) else {
+                throw EngineError("no ranks: pass --ranks RANKS.safetensors (from `tokenscope calibrate`)")
+            }
+            guard let probePath = probe ?? (model == nil ? Assets.find("models/fmnist-vit.probe.safetensors") : nil) else {
+                throw EngineError("no probe: pass --probe PROBE.safetensors (from `tokenscope probe --out`)")
+            }
+            let m = try ViTModel(path: modelPath)
+            let c = m.config
+            let r = try Calibration.load(path: rankPath, for: c)
+            let p = try PatchProbe.load(path: probePath, dim: c.dim)
+            let test = try IDXDataset.load(directory: data, split: .test)
+            guard c.channels == 1, c.imageSize == test.rows else {
+                throw EngineError("\(modelPath) takes \(c.channels)x\(c.imageSize)x\(c.imageSize) images; the data is 1x\(test.rows)x\(test.cols)")
+            }
+            let ftDir = finetuned ?? Assets.find("models/fmnist-vit.safetensors").map { ($0 as NSString).deletingLastPathComponent }
+
+            var entries: [(name: String, model: AnyModel)] = [("dense", .dense(m))]
+            for k in try parsedKeeps() {
+                let tag = String(format: "k%02d", Int((k * 100).rounded()))
+                let plan = try PMPlanner.plan(ranks: r, config: c, options: .init(keep: k, prune: prune, blocks: Array(0..<c.depth), grouping: .grid))
+                let pm = try PMModel(dense: m, blocks: plan)
+                entries.append(("pm-\(tag)", .pm(pm)))
+                if let dir = ftDir, FileManager.default.fileExists(atPath: "\(dir)/fmnist-pm-\(tag).safetensors") {
+                    entries.append(("pm-\(tag)-finetuned", .pm(try PMModel(path: "\(dir)/fmnist-pm-\(tag).safetensors"))))
+                }
+                let target = pm.flopsPerImage
+                let rMax = (c.numPatches) / 2
+                let rBest = try (0...rMax).min { a, b in
+                    abs(try ToMeModel(dense: m, r: a).flopsPerImage - target) < abs(try ToMeModel(dense: m, r: b).flopsPerImage - target)
+                } ?? 0
+                entries.append(("tome-r\(rBest)", .tome(try ToMeModel(dense: m, r: rBest))))
+                let rates = stride(from: 0.05, through: 1.0001, by: 0.01).map { ($0 * 100).rounded() / 100 }
+                let eBest = try rates.min { a, b in
+                    abs(try EViTModel(dense: m, keepRate: a).flopsPerImage - target) < abs(try EViTModel(dense: m, keepRate: b).flopsPerImage - target)
+                } ?? 0.7
+                entries.append((String(format: "evit-%.2f", eBest), .evit(try EViTModel(dense: m, keepRate: eBest))))
+            }
+
+            var rows: [[String: Any]] = []
+            var denseB32 = 0.0
+            let probeIdx = Array(0..<min(probeImages, test.count))
+            for (name, any) in entries {
+                if !json { printError("measuring \(name)...") }
+                var row: [String: Any] = ["method": name, "gflops_per_image": round3(any.flopsPerImage / 1e9),
+                                          "gflops_official": round3(any.officialFlops / 1e9)]
+                row["top1"] = round2(evaluate(any, on: test, limit: limit ?? test.count, threads: threads).top1)
+                for b in [1, 32] {
+                    let runner = any.runner(batch: b)
+                    let input = BenchRunner.randomInput(count: b * c.channels * c.imageSize * c.imageSize)
+                    let t = input.withUnsafeBufferPointer { x in
+                        BenchRunner.measure(batch: b, seconds: seconds) { runner.forward(images: x.baseAddress!, batch: b, workers: threads) }
+                    }
+                    row["images_per_s_b\(b)"] = round2(t.imagesPerSecond)
+                }
+                let conf = try ProbeRun.evaluate(p, any.runner(batch: 50), model: m, data: test, indices: probeIdx, workers: threads)
+                row["probe_miou"] = round2(conf.miou)
+                let b32 = row["images_per_s_b32"] as? Double ?? 0
+                if name == "dense" { denseB32 = b32 }
+                row["speedup_b32"] = round2(b32 / max(denseB32, 1e-9))
+                row["flops_ratio"] = round2(c.flopsPerImage / any.flopsPerImage)
+                rows.append(row)
+            }
+            if json {
+                print(try jsonLine(rows))
+                return
+            }
+            let n = limit.map { min($0, test.count) } ?? test.count
+            print("| method | top-1 % (\(n) test images) | GFLOPs (official GMACs) | images/s b1 | images/s b32 | speed-up b32 (FLOPs ratio) | probe mIoU % |")
+            print("|---|---|---|---|---|---|---|")
+            for r in rows {
+                print("| \(r["method"] ?? "") | \(r["top1"] ?? "") | \(r["gflops_per_image"] ?? "") (\(r["gflops_official"] ?? "")) | \(r["images_per_s_b1"] ?? "") | \(r["images_per_s_b32"] ?? "") | \(r["speedup_b32"] ?? "") (\(r["flops_ratio"] ?? "")) | \(r["probe_miou"] ?? "") |")
+            }
+        }
+    }
+}
