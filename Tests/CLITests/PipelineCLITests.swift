@@ -71,6 +71,32 @@ final class PipelineCLITests: XCTestCase {
         XCTAssertEqual(rows.last?["top1"] as? Double, pm["top1"] as? Double)
         for key in ["gflops_per_image", "gflops_official", "images_per_s_b1", "images_per_s_b32", "flops_ratio"] { XCTAssertNotNil(rows.last?[key], key) }
 
+        // The spatial probe: trained on the dense model, evaluated under a method.
+        _ = try run(["probe", "--model", "\(dir)/dense.safetensors", "--data", data, "--train-images", "100", "--test-images", "50",
+                     "--out", "\(dir)/probe.safetensors"])
+        let pd = try json(try run(["probe", "--model", "\(dir)/dense.safetensors", "--data", data, "--probe", "\(dir)/probe.safetensors",
+                                   "--test-images", "50", "--json"]))
+        let pt = try json(try run(["probe", "--model", "\(dir)/dense.safetensors", "--data", data, "--probe", "\(dir)/probe.safetensors",
+                                   "--test-images", "50", "--method", "tome", "--r", "20", "--json"]))
+        XCTAssertEqual(pt["method"] as? String, "tome")
+        for v in [pd["probe_miou"], pt["probe_miou"]] { XCTAssertTrue((0...100).contains(v as? Double ?? -1)) }
+
+        // The comparison table: dense, PM training-free and fine-tuned, ToMe and EViT at matching GFLOPs.
+        try FileManager.default.copyItem(atPath: "\(dir)/pm-ft.safetensors", toPath: "\(dir)/fmnist-pm-k50.safetensors")
+        let cmp = try run(["compare", "--model", "\(dir)/dense.safetensors", "--ranks", "\(dir)/ranks.safetensors", "--probe",
+                           "\(dir)/probe.safetensors", "--finetuned", dir, "--data", data, "--keeps", "0.5", "--prune", "0.2",
+                           "--probe-images", "50", "--seconds", "0.2", "--json"])
+        let table = try JSONSerialization.jsonObject(with: Data(cmp.stdout.utf8)) as? [[String: Any]] ?? []
+        XCTAssertEqual(table.compactMap { $0["method"] as? String }.map { String($0.prefix(4)) }, ["dens", "pm-k", "pm-k", "tome", "evit"])
+        XCTAssertEqual(table[1]["top1"] as? Double, pm["top1"] as? Double, "training-free row = the compressed file from the same plan")
+        XCTAssertEqual(table[2]["top1"] as? Double, tuned["top1"] as? Double, "fine-tuned row = the shipped file")
+        XCTAssertEqual(table[0]["probe_miou"] as? Double, pd["probe_miou"] as? Double, "same probe, same images, same grid")
+        let target = table[1]["gflops_per_image"] as? Double ?? 0
+        for row in table[3...4] {
+            for key in ["top1", "gflops_per_image", "gflops_official", "images_per_s_b1", "images_per_s_b32", "probe_miou"] { XCTAssertNotNil(row[key], key) }
+            XCTAssertEqual(row["gflops_per_image"] as? Double ?? 0, target, accuracy: 0.15 * target, "matching GFLOPs")
+        }
+
         // Bad input: one line, non-zero exit.
         assertCleanFailure(try CLI.run(["compress", "--model", "\(dir)/dense.safetensors", "--ranks", CLI.fixture("pm-p8.reference.safetensors"),
                                         "--keep", "0.5", "--out", "\(dir)/x.safetensors"]), ["seq_ranks.0", "expected [196]"])
