@@ -23,6 +23,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Seconds of timing per model and batch size.") var seconds: Double = 3
     @Option(help: "Worker threads.") var threads: Int = defaultThreads
     @Flag(help: "Print one JSON array.") var json = false
+    @Option(help: "Also write the JSON array to this file (atomically), e.g. beside the Markdown table.") var jsonOut: String?
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
@@ -107,6 +108,7 @@ struct Compare: ParsableCommand {
                 row["flops_ratio"] = round2(c.flopsPerImage / any.flopsPerImage)
                 rows.append(row)
             }
+            if let jsonOut { try AtomicFile.write(Array((try jsonLine(rows) + "\n").utf8), to: jsonOut) }
             if json {
                 print(try jsonLine(rows))
                 return
