@@ -92,14 +92,7 @@ struct Compare: ParsableCommand {
                 var row: [String: Any] = ["method": name, "gflops_per_image": round3(any.flopsPerImage / 1e9),
                                           "gflops_official": round3(any.officialFlops / 1e9)]
                 row["top1"] = round2(evaluate(any, on: test, limit: limit ?? test.count, threads: threads).top1)
-                for b in [1, 32] {
-                    let runner = any.runner(batch: b)
-                    let input = BenchRunner.randomInput(count: b * c.channels * c.imageSize * c.imageSize)
-                    let t = input.withUnsafeBufferPointer { x in
-                        BenchRunner.measure(batch: b, seconds: seconds) { runner.forward(images: x.baseAddress!, batch: b, workers: threads) }
-                    }
-                    row["images_per_s_b\(b)"] = round2(t.imagesPerSecond)
-                }
+                for b in [1, 32] { row["images_per_s_b\(b)"] = round2(imagesPerSecond(any, batch: b, seconds: seconds, threads: threads)) }
                 let conf = try ProbeRun.evaluate(p, any.runner(batch: 50), model: m, data: test, indices: probeIdx, workers: threads)
                 row["probe_miou"] = round2(conf.miou)
                 let b32 = row["images_per_s_b32"] as? Double ?? 0

@@ -28,19 +28,11 @@ struct Table: ParsableCommand {
             var rows: [[String: Any]] = []
             var reference: Double?
             for (path, any) in zip(models, loaded) {
-                let c = any.vit.config
                 var row: [String: Any] = ["model": path, "kind": any.kind, "gflops_per_image": round3(any.flopsPerImage / 1e9),
                                           "gflops_official": round3(any.officialFlops / 1e9)]
                 if case .pm(let pm) = any { row["tokens_per_block"] = pm.channels }
                 if let test { row["top1"] = round2(evaluate(any, on: test, limit: test.count, threads: threads).top1) }
-                for b in [1, 32] {
-                    let runner = any.runner(batch: b)
-                    let input = BenchRunner.randomInput(count: b * c.channels * c.imageSize * c.imageSize)
-                    let r = input.withUnsafeBufferPointer { x in
-                        BenchRunner.measure(batch: b, seconds: seconds) { runner.forward(images: x.baseAddress!, batch: b, workers: threads) }
-                    }
-                    row["images_per_s_b\(b)"] = round2(r.imagesPerSecond)
-                }
+                for b in [1, 32] { row["images_per_s_b\(b)"] = round2(imagesPerSecond(any, batch: b, seconds: seconds, threads: threads)) }
                 let b32 = row["images_per_s_b32"] as? Double ?? 0
                 if reference == nil { reference = b32 }
                 row["speedup_b32"] = round2(b32 / max(reference ?? 1, 1e-9))
@@ -59,4 +51,16 @@ struct Table: ParsableCommand {
             }
         }
     }
+}
+
+/// Forward-pass images/s of any model at one batch size, on a fixed random input after a warm-up
+/// (what `table` and `compare` measure side by side).
+func imagesPerSecond(_ any: AnyModel, batch b: Int, seconds: Double, threads: Int) -> Double {
+    let c = any.vit.config
+    let runner = any.runner(batch: b)
+    let input = BenchRunner.randomInput(count: b * c.channels * c.imageSize * c.imageSize)
+    let r = input.withUnsafeBufferPointer { x in
+        BenchRunner.measure(batch: b, seconds: seconds) { runner.forward(images: x.baseAddress!, batch: b, workers: threads) }
+    }
+    return r.imagesPerSecond
 }
