@@ -165,13 +165,13 @@ public struct Renderer {
         }
         line("layer \(s.layer + 1)/\(s.depth)   view: \(s.view.rawValue)", attrs: .bold)
         switch s.method {
-        case .pruneMerge: line(String(format: "PM  keep %.2f  prune %.2f  scores: ", s.keep, s.prune) + s.scoreSource.rawValue)
+        case .pruneMerge: line(String(format: "PM keep %.2f prune %.2f grid plan: ", s.keep, s.prune) + s.scoreSource.rawValue)
         case .tome: line(String(format: "ToMe  keep %.2f  (r %d per block)", s.keep, s.tomeR ?? ExplorerEngine.tomeR(keep: s.keep, config: config)))
         case .evit: line(String(format: "EViT  keep %.2f  (keep rate)", s.keep))
         }
         if let a {
             line(String(format: "GFLOPs %.3f dense -> %.3f  %.0f ms", a.gflopsDense, a.gflopsCompressed, a.milliseconds))
-            func top(_ t: [(cls: Int, prob: Float)]) -> String { t.prefix(2).map { "\(name($0.cls)) \(Int(($0.prob * 100).rounded()))%" }.joined(separator: ", ") }
+            func top(_ t: [(cls: Int, prob: Float)]) -> String { t.prefix(3).map { "\(name($0.cls)) \(Int(($0.prob * 100).rounded()))%" }.joined(separator: ", ") }
             line("dense: " + top(a.denseTop))
             line((s.method == .pruneMerge ? "PM" : s.method.rawValue).padding(toLength: 7, withPad: " ", startingAt: 0) + top(a.compressedTop))
         } else {
