@@ -127,7 +127,7 @@ public final class ExplorerEngine: @unchecked Sendable {
             let pm: PMModel
             if s.scoreSource == .file, let filePlan {
                 pm = filePlan
-                note = "plan from the PM file (fixed; fine-tuned matrices show as #)"
+                note = "plan from the PM file (fixed)"
                 settings = [("plan", "from the PM file")]
             } else {
                 let useRanks: [[Double]]

@@ -9,7 +9,8 @@ import Foundation
 /// and every key redraws an 80x24 cell buffer. Reports the mean, the worst and the median per key.
 enum ExplorerBench {
     static let keys: [ExplorerState.Key] = [.right, .right, .up, .up, .down, .char("["), .char("]"), .char("s"), .char("n"),
-                                            .tab, .left, .down, .char("p"), .char("s"), .end, .home]
+                                            .tab, .left, .down, .char("p"), .char("s"), .end, .home, .char("m"), .up, .char("m"),
+                                            .down, .char("m")]
 
     static func run(model m: ViTModel, modelName: String, threads: Int, json: Bool) throws {
         let c = m.config

@@ -109,7 +109,7 @@ final class InferCLITests: XCTestCase {
         let o = try CLI.run(["bench", "--model", CLI.fixture("vit-s8.safetensors"), "--explorer", "--json"])
         XCTAssertEqual(o.status, 0, o.stderr)
         let obj = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
-        XCTAssertEqual(obj?["keys"] as? Int, 48)
+        XCTAssertEqual(obj?["keys"] as? Int, 63)
         XCTAssertGreaterThan(obj?["ms_per_key_mean"] as? Double ?? 0, 0)
     }
 

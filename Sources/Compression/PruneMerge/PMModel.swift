@@ -63,8 +63,66 @@ public final class PMModel: @unchecked Sendable {
             throw EngineError("\(path) has no merge matrices (a dense model); compress it with `tokenscope compress` first")
         }
         try self.init(dense: dense, blocks: blocks, metadata: file.metadata)
-        // Recover the layout (groups) when the matrices are still a plan's: one nonzero per column.
-        for i in self.blocks.indices { if let b = self.blocks[i] { self.blocks[i]?.layout = Self.inferLayout(b, c) } }
+        // The layout (groups): the plan the file recorded (`plan_layout`; TokenScope's files), which
+        // also tells kept-without-center from pruned and survives fine-tuning; otherwise read from
+        // the matrices while they are still a plan's (one nonzero per column; official files).
+        let planned = Self.plannedLayouts(file.metadata["plan_layout"], patches: c.numPatches)
+        for i in self.blocks.indices {
+            guard let b = self.blocks[i] else { continue }
+            self.blocks[i]?.layout = planned[i].flatMap { Self.layout($0, weightsFrom: b, c) } ?? Self.inferLayout(b, c)
+        }
+    }
+
+    /// The plan's groups as saved: per block, one code per patch (g >= 0 the patch's group, -1 kept
+    /// with no center, -2 pruned) and the center of each group, so a fine-tuned file whose matrices
+    /// are dense still shows the groups it was planned with.
+    struct PlannedLayout: Codable, Equatable {
+        var block: Int
+        var group: [Int]
+        var centers: [Int]
+    }
+
+    static func plannedLayouts(_ json: String?, patches p: Int) -> [Int: PlannedLayout] {
+        guard let json, let list = try? JSONDecoder().decode([PlannedLayout].self, from: Data(json.utf8)) else { return [:] }
+        var out: [Int: PlannedLayout] = [:]
+        for l in list where l.group.count == p && l.group.allSatisfy({ $0 >= -2 && $0 < l.centers.count }) &&
+            l.centers.allSatisfy({ $0 >= 0 && $0 < p }) { out[l.block] = l }
+        return out
+    }
+
+    /// A planned layout with each member's weight read from the block's current merge matrix.
+    static func layout(_ pl: PlannedLayout, weightsFrom b: PMBlock, _ c: ViTConfig) -> PMBlock.Layout? {
+        let pre = c.prefixTokens, n = b.tokens
+        guard pl.centers.count == b.channels - pre else { return nil }
+        let states: [PatchState] = pl.group.enumerated().map { j, g in
+            switch g {
+            case -2: return .pruned
+            case -1: return .unassigned
+            default: return pl.centers[g] == j ? .center(group: g) : .merged(group: g, weight: b.merge[(pre + g) * n + pre + j])
+            }
+        }
+        return PMBlock.Layout(centers: pl.centers, states: states)
+    }
+
+    /// Per patch: its group, -1 kept with no center, -2 pruned.
+    static func codes(_ states: [PatchState]) -> [Int] {
+        states.map { st in
+            switch st {
+            case .pruned: return -2
+            case .center(let g), .merged(let g, _): return g
+            default: return -1
+            }
+        }
+    }
+
+    /// The JSON `plannedLayouts` reads, for every block with a layout.
+    var plannedLayoutJSON: String? {
+        let list: [PlannedLayout] = blocks.compactMap { b in
+            guard let b, let l = b.layout else { return nil }
+            return PlannedLayout(block: b.block, group: Self.codes(l.states), centers: l.centers)
+        }
+        guard !list.isEmpty, let data = try? JSONEncoder().encode(list) else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func check(_ b: PMBlock, _ c: ViTConfig, source: String) throws {
@@ -106,13 +164,16 @@ public final class PMModel: @unchecked Sendable {
         return PMBlock.Layout(centers: centers, states: states)
     }
 
-    /// Replaces a compressed block's matrices (after fine-tuning); the plan's layout is dropped when
-    /// they no longer have one weight per column.
+    /// Replaces a compressed block's matrices (after fine-tuning). When they no longer have one
+    /// weight per column, the plan's groups are kept, with the members' weights read from the new matrix.
     public func setMatrices(block i: Int, merge: [Float], recover: [Float]) {
         guard var b = blocks[i], merge.count == b.merge.count, recover.count == b.recover.count else { return }
+        let before = b.layout
         b.merge = merge
         b.recover = recover
-        b.layout = Self.inferLayout(b, dense.config)
+        b.layout = Self.inferLayout(b, dense.config) ?? before.flatMap { l in
+            Self.layout(PlannedLayout(block: i, group: Self.codes(l.states), centers: l.centers), weightsFrom: b, dense.config)
+        }
         blocks[i] = b
     }
 
@@ -127,6 +188,7 @@ public final class PMModel: @unchecked Sendable {
         meta["channels"] = "[" + channels.map(String.init).joined(separator: ", ") + "]"
         meta["merge_list"] = "[" + blocks.compactMap { $0?.block }.map(String.init).joined(separator: ", ") + "]"
         meta["head_dim"] = String(dense.config.headDim)
+        if let plan = plannedLayoutJSON { meta["plan_layout"] = plan }
         for k in ["mean", "std", "crop_pct", "labels"] where meta[k] == nil { meta[k] = dense.metadata[k] }
         var w = SafeTensorsWriter(metadata: meta)
         addTensors(to: &w)
