@@ -61,6 +61,7 @@ public enum Palette {
         return t < 0.5 ? RGB(30, 60, 200).mixed(with: RGB(240, 220, 60), t * 2) : RGB(240, 220, 60).mixed(with: RGB(220, 40, 40), (t - 0.5) * 2)
     }
 
-    /// ASCII density ramp, dark to dense, for images without colour.
-    public static let ramp: [Character] = [" ", ".", "-", ":", "=", "+", "*", "#", "@"]
+    /// ASCII density ramp, dark to dense, for images without colour. None of these is a state glyph
+    /// (letters, ".", ":", "#", "-"), so a patch's glyph never reads as image texture.
+    public static let ramp: [Character] = [" ", "'", ",", ";", "=", "+", "*", "%", "@"]
 }

@@ -58,6 +58,12 @@ final class RendererTests: XCTestCase {
         XCTAssertTrue(bn.cells.allSatisfy { $0.fg == -1 && $0.bg == -1 }, "no colour at all")
         XCTAssertTrue(bn.cells.allSatisfy { $0.char.isASCII }, "ASCII only without UTF-8")
         XCTAssertEqual(bn[1 + 8, 2].char, "A")
+        // Image texture never uses a state glyph's character: only the patch's first cell carries one.
+        for y in 2..<(2 + 16) {
+            for x in 1..<(1 + 32) where !((x - 1) % 8 == 0 && (y - 2) % 4 == 0) {
+                XCTAssertTrue(Palette.ramp.contains(bn[x, y].char), "cell (\(x), \(y)) is \(bn[x, y].char)")
+            }
+        }
         XCTAssertEqual(bn[1 + 8, 2].attrs, [.bold, .reverse], "centers stand out without colour")
         XCTAssertEqual(bn[1 + 2 * 8, 2 + 4].char, ".")
     }
