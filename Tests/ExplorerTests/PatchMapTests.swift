@@ -107,14 +107,14 @@ final class PatchMapTests: XCTestCase {
     func testFigureLayoutAndOverlay() {
         let (m, img) = fixture()
         let fig = FigureMap.render(m, image: img)
-        // 8-pixel image scaled by 14 -> 112-pixel panels; image + 2 layers in one row.
-        XCTAssertEqual(fig.width, 8 + 3 * (112 + 8))
-        XCTAssertEqual(fig.height, 8 + 112 + 16 + 8)
+        // 8-pixel image scaled by 16 -> 128-pixel panels; image + 2 layers in one row.
+        XCTAssertEqual(fig.width, 8 + 3 * (128 + 8))
+        XCTAssertEqual(fig.height, 8 + 128 + 16 + 8)
         func px(_ x: Int, _ y: Int) -> Int { Int(fig.pixels[(y * fig.width + x) * 3]) }
         // Patch 6 (row 1, col 2) is pruned: darker in the layer-1 panel than in the image panel.
-        let x = 8 + 2 * 28 + 14, y = 8 + 28 + 14
-        XCTAssertLessThan(px(x + 120, y), px(x, y) - 40)
+        let x = 8 + 2 * 32 + 16, y = 8 + 32 + 16
+        XCTAssertLessThan(px(x + 136, y), px(x, y) - 40)
         // Layer 2 is dense: its panel equals the image panel away from group lines.
-        XCTAssertEqual(px(x + 240, y), px(x, y))
+        XCTAssertEqual(px(x + 272, y), px(x, y))
     }
 }
