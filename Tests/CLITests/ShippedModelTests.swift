@@ -44,4 +44,56 @@ final class ShippedModelTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(correct, 8, "sample images classified correctly")
     }
+
+    /// The text export of the shipped model on a sample image, against a golden file committed with
+    /// the tests (made on purpose: TOKENSCOPE_REGENERATE_GOLDEN=1 swift test --filter ShippedModelTests).
+    /// The plan comes from the shipped calibrated ranks, so it does not depend on this machine's
+    /// floating-point details.
+    func testTextExportMatchesTheGoldenFile() throws {
+        try requireModel()
+        let golden = CLI.fixtures.appendingPathComponent("golden/fmnist-vit-00-t-shirt-top.patchmap.txt").path
+        let image = CLI.root.appendingPathComponent("assets/images/00-t-shirt-top.png").path
+        let o = try CLI.run(["export", image, "--scores", "calibrated"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("## layer 12:"), o.stdout)
+        if ProcessInfo.processInfo.environment["TOKENSCOPE_REGENERATE_GOLDEN"] == "1" {
+            try o.stdout.write(toFile: golden, atomically: true, encoding: .utf8)
+        }
+        guard let want = try? String(contentsOfFile: golden, encoding: .utf8) else {
+            return XCTFail("no golden file yet at \(golden); make it on purpose with TOKENSCOPE_REGENERATE_GOLDEN=1")
+        }
+        XCTAssertEqual(o.stdout, want, "text export changed; if on purpose, regenerate with TOKENSCOPE_REGENERATE_GOLDEN=1")
+    }
+
+    /// `tokenscope` with no arguments and no terminal (TERM=dumb, stdout a pipe): the text patch map
+    /// of the first sample image, exit 0.
+    func testNoArgumentsWithoutATerminalPrintsText() throws {
+        try requireModel()
+        let o = try CLI.run([], env: ["TERM": "dumb"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("# model: fmnist-vit.safetensors"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("## layer 12:"), o.stdout)
+        XCTAssertTrue(o.stderr.contains("interactive view"), o.stderr)
+    }
+
+    /// The shipped Prune and Merge models against the targets on all 10,000 test images:
+    /// keep 0.7 loses at most 0.3 points of top-1, keep 0.6 at most 0.6.
+    func testShippedPruneAndMergeModelsMeetTheirTargets() throws {
+        try requireModel()
+        let dir = CLI.root.appendingPathComponent("assets/models")
+        let files = ["fmnist-pm-k70": 0.3, "fmnist-pm-k60": 0.6]
+        guard files.keys.allSatisfy({ FileManager.default.fileExists(atPath: dir.appendingPathComponent("\($0).safetensors").path) }) else {
+            throw XCTSkip("the fine-tuned Prune and Merge models are not made yet (.ci/ship-model)")
+        }
+        func top1(_ path: String) throws -> Double {
+            let o = try CLI.run(["eval", "--model", path, "--json"])
+            XCTAssertEqual(o.status, 0, o.stderr)
+            return (try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any])?["top1"] as? Double ?? 0
+        }
+        let dense = try top1(Self.model)
+        for (name, loss) in files.sorted(by: { $0.key < $1.key }) {
+            let pm = try top1(dir.appendingPathComponent("\(name).safetensors").path)
+            XCTAssertGreaterThanOrEqual(pm, dense - loss - 1e-9, "\(name): \(pm) % against dense \(dense) %")
+        }
+    }
 }
