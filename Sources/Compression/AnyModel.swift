@@ -109,6 +109,15 @@ public enum AnyModel {
     /// Reusable buffers for forward passes of up to `batch` images.
     public func runner(batch: Int) -> Runner { Runner(self, batch: batch) }
 
+    /// The per-image reduction pass of ToMe or EViT (nil for dense and Prune and Merge models).
+    public func reducedForward(batch: Int, recordLayouts: Bool = false) -> ReducedForward? {
+        switch self {
+        case .tome(let m): return m.forward(batch: batch, recordLayouts: recordLayouts)
+        case .evit(let m): return m.forward(batch: batch, recordLayouts: recordLayouts)
+        case .dense, .pm: return nil
+        }
+    }
+
     public final class Runner {
         enum Pass {
             case dense(ViTModel, Activations)

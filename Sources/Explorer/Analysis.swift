@@ -167,14 +167,12 @@ public final class ExplorerEngine: @unchecked Sendable {
             } else {
                 let e = try EViTModel(dense: model, keepRate: s.keep, blocks: s.evitBlocks)
                 any = .evit(e)
-                note = "EViT: keeps \(Self.fixed2(s.keep)) of the patches at blocks \(e.blocks.map { "\($0 + 1)" }.joined(separator: ", ")), fuses the rest into one token"
-                settings = [("keep-rate", Self.fixed2(s.keep)), ("blocks", e.blocks.map { "\($0 + 1)" }.joined(separator: ","))]
+                note = "EViT: keeps \(Self.fixed2(s.keep)) of the patches at layers \(e.blocks.map { "\($0 + 1)" }.joined(separator: ", ")), fuses the rest into one token"
+                // 0-based, as --blocks takes them (layers are numbered from 1 elsewhere in the export).
+                settings = [("keep-rate", Self.fixed2(s.keep)), ("blocks", e.blocks.map(String.init).joined(separator: ","))]
             }
-            let f: ReducedForward
-            switch any {
-            case .tome(let m): f = m.forward(batch: 1, recordLayouts: true)
-            case .evit(let m): f = m.forward(batch: 1, recordLayouts: true)
-            default: throw EngineError("internal: not a per-image reduction method")
+            guard let f = any.reducedForward(batch: 1, recordLayouts: true) else {
+                throw EngineError("internal: \(any.method) is not a per-image reduction method")
             }
             img.input.withUnsafeBufferPointer { x in
                 f.forward(images: x.baseAddress!, batch: 1, workers: workers) { l, grid in errors.append(restoreError(l, grid)) }
@@ -184,7 +182,15 @@ public final class ExplorerEngine: @unchecked Sendable {
             layers = (0..<c.depth).map { l in
                 let lay = f.layouts[l][0]
                 let changed = lay.tokensOut < n
-                let g = c.attentionFlops(tokens: counts[l].attention) + c.mlpFlops(tokens: counts[l].mlp)
+                let t = counts[l].attention, u = counts[l].mlp
+                // The method's own work in this block, as its model's total counts it.
+                var extra = 0.0
+                switch any {
+                case .tome: extra = u < t ? ToMeModel.similarityFlops(tokens: t, headDim: c.headDim) : 0
+                case .evit(let e): extra = e.reducing[l] ? 2 * Double(t - pre - (u - pre - 1)) * Double(d) : 0
+                default: break
+                }
+                let g = c.attentionFlops(tokens: t) + c.mlpFlops(tokens: u) + extra
                 return Analysis.Layer(tokensIn: counts[l].attention, tokensRun: counts[l].attention, tokensOut: counts[l].mlp,
                                       gflops: g / 1e9, states: changed ? lay.states : nil, restoreError: errors[l],
                                       liveScores: live.scores[l])

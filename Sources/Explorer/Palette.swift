@@ -35,6 +35,7 @@ public enum Palette {
         let ri = nearestLevel(c.r), gi = nearestLevel(c.g), bi = nearestLevel(c.b)
         let cube = RGB(cubeLevels[ri], cubeLevels[gi], cubeLevels[bi])
         let grey = (c.r + c.g + c.b) / 3
+        guard grey.isFinite else { return 16 }
         let gIdx = max(0, min(23, Int(((grey - 8) / 10).rounded())))
         let greyRGB = RGB(Double(8 + 10 * gIdx), Double(8 + 10 * gIdx), Double(8 + 10 * gIdx))
         func d(_ a: RGB, _ b: RGB) -> Double { (a.r - b.r) * (a.r - b.r) + (a.g - b.g) * (a.g - b.g) + (a.b - b.b) * (a.b - b.b) }
@@ -57,7 +58,7 @@ public enum Palette {
 
     /// Heat colour for a value in [0, 1] (blue -> yellow -> red).
     public static func heat(_ v: Double) -> RGB {
-        let t = max(0, min(1, v))
+        let t = v.isFinite ? max(0, min(1, v)) : 1
         return t < 0.5 ? RGB(30, 60, 200).mixed(with: RGB(240, 220, 60), t * 2) : RGB(240, 220, 60).mixed(with: RGB(220, 40, 40), (t - 0.5) * 2)
     }
 

@@ -108,11 +108,11 @@ public struct Renderer {
                 case .scores:
                     let v = Double((layer?.liveScores[j] ?? 0) / maxScore)
                     tint = Palette.heat(v); tintAmount = 0.7
-                    glyph = Character(String(min(9, Int(v * 10))))
+                    glyph = PatchMap.errorDigit(Float(v))
                 case .restoreError:
                     let v = Double(min(1, layer?.restoreError[j] ?? 0))
                     tint = Palette.heat(v); tintAmount = 0.7
-                    glyph = Character(String(min(9, Int(v * 10))))
+                    glyph = PatchMap.errorDigit(Float(v))
                 }
                 for cy in 0..<k {
                     for cx in 0..<(2 * k) {

@@ -60,7 +60,8 @@ struct Compare: ParsableCommand {
             guard c.channels == 1, c.imageSize == test.rows else {
                 throw EngineError("\(modelPath) takes \(c.channels)x\(c.imageSize)x\(c.imageSize) images; the data is 1x\(test.rows)x\(test.cols)")
             }
-            let ftDir = finetuned ?? Assets.find("models/fmnist-vit.safetensors").map { ($0 as NSString).deletingLastPathComponent }
+            // The shipped fine-tuned files belong to the shipped model: only with it, unless --finetuned says where.
+            let ftDir = finetuned ?? (model == nil ? Assets.find("models/fmnist-vit.safetensors").map { ($0 as NSString).deletingLastPathComponent } : nil)
 
             var entries: [(name: String, model: AnyModel)] = [("dense", .dense(m))]
             for k in try parsedKeeps() {
@@ -69,7 +70,12 @@ struct Compare: ParsableCommand {
                 let pm = try PMModel(dense: m, blocks: plan)
                 entries.append(("pm-\(tag)", .pm(pm)))
                 if let dir = ftDir, FileManager.default.fileExists(atPath: "\(dir)/fmnist-pm-\(tag).safetensors") {
-                    entries.append(("pm-\(tag)-finetuned", .pm(try PMModel(path: "\(dir)/fmnist-pm-\(tag).safetensors"))))
+                    let path = "\(dir)/fmnist-pm-\(tag).safetensors"
+                    let ft = try PMModel(path: path)
+                    guard ft.dense.config == c else {
+                        throw EngineError("\(path) was made from another model (its config differs from \(modelPath)'s); give --finetuned a folder with this model's files")
+                    }
+                    entries.append(("pm-\(tag)-finetuned", .pm(ft)))
                 }
                 let target = pm.flopsPerImage
                 let rMax = (c.numPatches) / 2
@@ -93,7 +99,8 @@ struct Compare: ParsableCommand {
                                           "gflops_official": round3(any.officialFlops / 1e9)]
                 row["top1"] = round2(evaluate(any, on: test, limit: limit ?? test.count, threads: threads).top1)
                 for b in [1, 32] { row["images_per_s_b\(b)"] = round2(imagesPerSecond(any, batch: b, seconds: seconds, threads: threads)) }
-                let conf = try ProbeRun.evaluate(p, any.runner(batch: 50), model: m, data: test, indices: probeIdx, workers: threads)
+                // Features through the model's own final norm (a fine-tuned file trains it), as `probe` reads them.
+                let conf = try ProbeRun.evaluate(p, any.runner(batch: 50), model: any.vit, data: test, indices: probeIdx, workers: threads)
                 row["probe_miou"] = round2(conf.miou)
                 let b32 = row["images_per_s_b32"] as? Double ?? 0
                 if name == "dense" { denseB32 = b32 }

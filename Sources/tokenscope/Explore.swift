@@ -8,7 +8,7 @@ import TerminalUI
 struct Explore: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Open the explorer: which tokens each layer prunes, merges and restores (the default command).",
-        discussion: "With no arguments it opens the shipped Fashion-MNIST model on the sample images in assets/images. Keys: left/right (h/l) layer, up/down (k/j) keep ratio, [ and ] prune rate, v or Tab view, s score source, n/p image, e export, r reset, ? help, q quit. When stdout is not a terminal, or TERM is unset or dumb, it prints the text patch map of the first image instead."
+        discussion: "With no arguments it opens the shipped Fashion-MNIST model on the sample images in assets/images. Keys: left/right (h/l) layer, up/down (k/j) keep ratio, [ and ] prune rate, v or Tab view, s plan source, m method (Prune and Merge, ToMe, EViT), n/p image, e export, r reset, ? help, q quit; a mouse click on a patch shows its state in every layer. When stdout is not a terminal, or TERM is unset or dumb, it prints the text patch map of the first image instead."
     )
 
     @Argument(help: "PNG images to explore (default: the shipped samples).") var images: [String] = []
@@ -66,7 +66,8 @@ enum ExplorerSession {
                                 options: .init(color: term.colorMode, unicode: term.unicode))
         var demo = demoInterval.map {
             DemoPlayer(script: DemoScript(depth: setup.state.depth, imageCount: setup.state.imageCount,
-                                          sources: setup.state.sources.count, methods: ExplorerState.Method.allCases.count),
+                                          sources: setup.state.sources.count, methods: ExplorerState.Method.allCases.count,
+                                          startsOnFilePlan: setup.state.scoreSource == .file),
                        interval: $0, start: Clock.now())
         }
         var state = setup.state
@@ -95,10 +96,11 @@ enum ExplorerSession {
                 case .recompute: request(state)
                 case .redraw: break
                 case .export:
-                    if let a = current {
-                        state.status = export(setup.patchMap(a), image: engine.images[state.image])
+                    // Only a result for what is on screen: the file's header must describe its grids.
+                    if let a = current, a.key == Analysis.Key(state) {
+                        state.status = export(setup.patchMap(a, state: state), image: engine.images[state.image])
                     } else {
-                        state.status = "nothing to export yet: still computing"
+                        state.status = "nothing to export yet: still computing (press e again in a moment)"
                     }
                 }
             }
@@ -124,7 +126,7 @@ enum ExplorerSession {
             }
             let (w, h) = term.size
             let frame = renderer.render(state, analysis: current, image: engine.images[state.image], computing: busy,
-                                        width: w, height: h, caption: demo?.caption)
+                                        width: w, height: h, caption: demo?.shownCaption)
             if frame != last {
                 term.draw(frame)
                 last = frame
@@ -135,9 +137,11 @@ enum ExplorerSession {
                 k = .select(patch: renderer.patch(atX: x, y: y, width: w, height: h))
             }
             if k == .ctrlL || k == .resize { last = nil }
-            if var d = demo, !d.paused, k != .char("q") {
+            // Any key but q pauses the demo (resizes and redraws are not keys the user chose).
+            if var d = demo, !d.paused, k != .char("q"), k != .resize, k != .ctrlL {
                 d.pause()
                 demo = d
+                state.status = DemoPlayer.pausedMessage
                 continue
             }
             state.status = ""

@@ -53,9 +53,11 @@ struct ExplorerSetup {
         return patchMap(a, layers: layers)
     }
 
-    func patchMap(_ a: Analysis, layers: [Int]? = nil) -> PatchMap {
-        PatchMap(version: TokenScope.version, modelName: modelName, image: engine.images[state.image], state: state, analysis: a,
-                 config: engine.model.config, layers: layers)
+    /// The document for analysis `a` of state `s` (default: the initial state).
+    func patchMap(_ a: Analysis, state s: ExplorerState? = nil, layers: [Int]? = nil) -> PatchMap {
+        let st = s ?? state
+        return PatchMap(version: TokenScope.version, modelName: modelName, image: engine.images[st.image], state: st, analysis: a,
+                        config: engine.model.config, layers: layers)
     }
 
     /// PNGs given, or the shipped samples with their labels.
@@ -73,6 +75,9 @@ struct ExplorerSetup {
                 guard f.count >= 2 else { continue }
                 paths.append(dir + "/" + f[0]); labels[dir + "/" + f[0]] = Int(f[1])
             }
+        }
+        guard !paths.isEmpty else {
+            throw EngineError("no images: assets/images/labels.txt lists none (lines of FILE<tab>LABEL); pass PNG files")
         }
         let cfg = PreprocessConfig(inputSize: c.imageSize, cropPct: m.preprocessing.cropPct, mean: m.preprocessing.mean,
                                    std: m.preprocessing.std, channels: c.channels)

@@ -52,24 +52,20 @@ struct Infer: ParsableCommand {
             let b = names.count
             let capture: ForwardCapture = attention ? [.attention, .tokens] : []
             let result: ForwardResult
+            if scores, any.method != "dense" {
+                throw EngineError("--scores are the dense model's gradient-weighted scores; run them on the dense file (without --method \(any.method))")
+            }
             switch any {
             case .dense:
                 result = m.forward(images: batch, batch: b, capture: capture, workers: threads)
             case .pm(let pm):
-                if scores { throw EngineError("--scores are computed on dense models; give the dense model the PM file was made from") }
                 let f = PMForward(model: pm, batch: min(32, b))
                 result = Self.compressedForward(c, images: batch, batch: b, chunk: f.batch, tokens: attention) { x, n, after in
                     f.forward(images: x, batch: n, workers: threads, afterBlock: after)
                     return f.logits(batch: n)
                 }
-            case .tome(let tome):
-                let f = tome.forward(batch: min(32, b))
-                result = Self.compressedForward(c, images: batch, batch: b, chunk: f.batch, tokens: attention) { x, n, after in
-                    f.forward(images: x, batch: n, workers: threads, afterBlock: after)
-                    return f.logits(batch: n)
-                }
-            case .evit(let evit):
-                let f = evit.forward(batch: min(32, b))
+            case .tome, .evit:
+                guard let f = any.reducedForward(batch: min(32, b)) else { throw EngineError("internal: no reduction pass for \(any.method)") }
                 result = Self.compressedForward(c, images: batch, batch: b, chunk: f.batch, tokens: attention) { x, n, after in
                     f.forward(images: x, batch: n, workers: threads, afterBlock: after)
                     return f.logits(batch: n)

@@ -24,8 +24,9 @@ struct Probe: ParsableCommand {
     @OptionGroup var how: MethodOptions
 
     func validate() throws {
-        guard trainImages >= 1, trainImages <= 60000, testImages >= 1, testImages <= 10000 else {
-            throw ValidationError("--train-images must be in 1...60000 and --test-images in 1...10000")
+        // Training holds every feature in memory: 10,000 images of 196 patches x 96 floats is 750 MB.
+        guard trainImages >= 1, trainImages <= 10000, testImages >= 1, testImages <= 10000 else {
+            throw ValidationError("--train-images and --test-images must be in 1...10000")
         }
         if probe == nil && out == nil { throw ValidationError("give --out P.safetensors to train a probe, or --probe P.safetensors to evaluate one") }
         if probe != nil && out != nil { throw ValidationError("--out is for training; with --probe the probe is only evaluated") }
@@ -44,6 +45,9 @@ struct Probe: ParsableCommand {
             if let probe {
                 p = try PatchProbe.load(path: probe, dim: m.config.dim)
             } else {
+                guard case .dense = any else {
+                    throw EngineError("\(model) runs as \(any.kind); the probe is trained on a dense model (give the dense file, then evaluate this one with --probe)")
+                }
                 let train = try IDXDataset.load(directory: data, split: .train)
                 let stride = max(1, train.count / trainImages)
                 let idx = (0..<min(trainImages, train.count)).map { ($0 * stride) % train.count }

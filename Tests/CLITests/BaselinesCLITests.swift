@@ -95,4 +95,12 @@ final class BaselinesCLITests: XCTestCase {
                            ["time dense models"])
         assertCleanFailure(try CLI.run(["eval", "--model", model, "--method", "evit", "--keep-rate", "2"]), ["--keep-rate"])
     }
+
+    func testScoresAreForDenseModelsOnly() throws {
+        let img = CLI.fixture("images/pp_a.png")
+        assertCleanFailure(try CLI.run(["infer", "--model", CLI.fixture("vit-s8.safetensors"), "--method", "tome", "--r", "2", img,
+                                        "--scores", "--out", CLI.temp("s.safetensors")]), ["dense", "--method tome"])
+        assertCleanFailure(try CLI.run(["infer", "--model", CLI.fixture("pm-p8.safetensors"), img, "--scores",
+                                        "--out", CLI.temp("s.safetensors")]), ["dense", "--method pm"])
+    }
 }

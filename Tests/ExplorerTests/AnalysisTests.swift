@@ -34,6 +34,8 @@ final class AnalysisTests: XCTestCase {
             XCTAssertFalse(st.contains(.pruned) || st.contains(.dropped))
         }
         XCTAssertEqual(a.settings.first?.value, "6")
+        XCTAssertEqual(a.layers.reduce(cfg.embedAndHeadFlops / 1e9) { $0 + $1.gflops }, a.gflopsCompressed, accuracy: 1e-9,
+                       "the layers add up to the model's total")
         // r = 0 is the dense model: same predictions, no restore error.
         s.tomeR = 0
         let z = try e.analyse(s)
@@ -57,6 +59,8 @@ final class AnalysisTests: XCTestCase {
         XCTAssertTrue(d1.isSubset(of: d3))
         XCTAssertGreaterThan(d3.count, d1.count)
         XCTAssertEqual(a.layers[0].restoreError.max() ?? 1, 0, accuracy: 1e-6, "nothing changed before the first reduction")
+        XCTAssertEqual(a.layers.reduce(cfg.embedAndHeadFlops / 1e9) { $0 + $1.gflops }, a.gflopsCompressed, accuracy: 1e-9)
+        XCTAssertEqual(a.settings.first { $0.key == "blocks" }?.value, "1,3", "0-based, as --blocks takes them")
     }
 
     func testPruneAndMergeKeepsTheFullGrid() throws {

@@ -38,7 +38,7 @@ final class DemoScriptTests: XCTestCase {
         XCTAssertTrue(p.caption.contains("layer 2"))
         p.pause()
         XCTAssertNil(p.tick(now: 200, busy: false), "paused: the user has the controls")
-        XCTAssertTrue(p.caption.contains("paused"))
+        XCTAssertNil(p.shownCaption, "paused: the status line is the explorer's again")
         // The script loops.
         var q = DemoPlayer(script: DemoScript(depth: 2, imageCount: 1, sources: 1, methods: 1), interval: 1, start: 0)
         let n = q.script.steps.count
@@ -46,5 +46,15 @@ final class DemoScriptTests: XCTestCase {
         for t in 1...(2 * n) { if let k = q.tick(now: Double(t), busy: false) { keys.append(k) } }
         XCTAssertEqual(keys.count, 2 * n)
         XCTAssertEqual(Array(keys[0..<n]), Array(keys[n...]))
+    }
+
+    func testWithAPMFileThePlanSwitchesToScoresBeforeTheSweeps() {
+        var s = ExplorerState(depth: 4, imageCount: 1, hasCalibratedRanks: true, hasFilePlan: true)
+        XCTAssertEqual(s.scoreSource, .file)
+        let script = DemoScript(depth: 4, imageCount: 1, sources: s.sources.count, methods: 1, startsOnFilePlan: true)
+        var keeps = Set<Double>()
+        for step in script.steps { _ = s.handle(step.key); keeps.insert(s.keep) }
+        XCTAssertEqual(keeps, [0.5, 0.55, 0.6, 0.65, 0.7], "the keep sweep really changes keep")
+        XCTAssertEqual(s.scoreSource, .file, "the loop ends on the file's plan again")
     }
 }

@@ -143,7 +143,7 @@ public struct PatchProbe: Sendable, Equatable {
         let f = try SafeTensorsFile(path: path)
         let w = try f.tensor("probe.weight"), b = try f.tensor("probe.bias")
         guard w.shape == [1, dim], b.shape == [1] else {
-            throw EngineError("\(path): probe.weight is \(w.shape) and probe.bias \(b.shape), expected [1, \(dim)] and [1] for this model; retrain it with `tokenscope probe --train`")
+            throw EngineError("\(path): probe.weight is \(w.shape) and probe.bias \(b.shape), expected [1, \(dim)] and [1] for this model; train one for this model with `tokenscope probe --model M --out P`")
         }
         return PatchProbe(weight: w.data, bias: b.data[0])
     }

@@ -10,14 +10,18 @@ public struct DemoScript: Sendable {
 
     public let steps: [Step]
 
-    public init(depth: Int, imageCount: Int, sources: Int, methods: Int) {
+    /// `startsOnFilePlan`: the session shows a PM file's own plan first (`--pm`), where keep and prune
+    /// do not apply, so the script switches to planning from scores before its sweeps.
+    public init(depth: Int, imageCount: Int, sources: Int, methods: Int, startsOnFilePlan: Bool = false) {
         var s: [Step] = []
         func add(_ k: ExplorerState.Key, _ c: String) { s.append(Step(key: k, caption: c)) }
+        let switchFirst = startsOnFilePlan && sources > 1
         add(.home, "layer 1: capital letters are group centers, lower case their members, dots skip the block")
         for l in 1..<max(1, depth) {
             add(.right, "layer \(l + 1) of \(depth): each block gets its own plan; the table shows tokens in > run > out")
         }
         add(.home, "back to layer 1")
+        if switchFirst { add(.char("s"), "plan made from scores now (the PM file's own plan is fixed): keep and prune apply") }
         for _ in 0..<4 { add(.down, "keep ratio down: fewer group centers, bigger groups, fewer GFLOPs") }
         for _ in 0..<4 { add(.up, "keep ratio back up: more centers, closer to the dense model") }
         for _ in 0..<2 { add(.char("["), "prune rate up: more tokens skip the block through the shortcut") }
@@ -30,8 +34,9 @@ public struct DemoScript: Sendable {
         add(.tab, "view: patch states again")
         add(.home, "layer 1")
         if sources > 1 {
+            // Every source once, ending where the loop began.
             add(.char("s"), "plan source switched: static (calibrated) or adaptive (this image's live scores)")
-            for _ in 1..<sources { add(.char("s"), "plan source switched") }
+            for _ in 1..<(switchFirst ? sources - 1 : sources) { add(.char("s"), "plan source switched") }
         }
         if methods > 1 {
             for _ in 1..<methods { add(.char("m"), "method switched: the same image under another token-reduction method") }
@@ -69,9 +74,15 @@ public struct DemoPlayer: Sendable {
         return step.key
     }
 
-    /// A key from the user: the demo stops and hands over the controls.
+    /// A key from the user: the demo stops and hands over the controls; from then on the status
+    /// line is the explorer's again (messages, "computing...").
     public mutating func pause() {
         paused = true
-        caption = "paused: you have the controls (? help, q quit)"
+        caption = ""
     }
+
+    /// The caption line while playing; nil once paused.
+    public var shownCaption: String? { paused ? nil : caption }
+
+    public static let pausedMessage = "demo paused: you have the controls (? help, q quit)"
 }

@@ -79,7 +79,7 @@ public struct PatchMap: Sendable {
                 }
             }
             return Layer(index: l + 1, tokensIn: L.tokensIn, tokensRun: L.tokensRun, tokensOut: L.tokensOut, gflops: L.gflops,
-                         dense: L.states == nil, states: states, groups: groups, centers: groups.map { centerOf[$0] ?? -1 },
+                         dense: L.states == nil && L.tokensRun == L.tokensIn && L.tokensOut == L.tokensIn, states: states, groups: groups, centers: groups.map { centerOf[$0] ?? -1 },
                          weights: weights, scores: L.liveScores, restoreError: L.restoreError, groupCount: centerOf.count)
         }
     }
