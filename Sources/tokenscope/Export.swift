@@ -20,6 +20,8 @@ struct Export: ParsableCommand {
 
     @Argument(help: "The PNG image.") var image: String
     @OptionGroup var options: ExplorerOptions
+    // Not `MethodOptions`: the export shows what the explorer shows, so ToMe's r defaults to the one
+    // the keep ratio gives (infer/eval/bench require --r) and there is no dense "method".
     @Option(help: "Method: pm (Prune and Merge), tome (ToMe) or evit (EViT); the baselines run on the dense model.") var method: String = "pm"
     @Option(name: .customLong("r"), help: "ToMe: tokens merged per block (default: from --keep, so the mean token count over the blocks is about keep x tokens).") var r: Int?
     @Option(help: "EViT: keep rate in (0, 1] (default: --keep).") var keepRate: Double?

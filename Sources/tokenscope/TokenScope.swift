@@ -10,7 +10,7 @@ struct TokenScope: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "tokenscope",
-        abstract: "Explore token compression (Prune and Merge) in Vision Transformers, from a terminal.",
+        abstract: "Explore token compression (Prune and Merge, ToMe, EViT) in Vision Transformers, from a terminal.",
         discussion: """
         TokenScope runs timm ViT/DeiT checkpoints (safetensors) on the CPU with its own engine. BLAS: OpenBLAS; at start-up TokenScope re-selects its kernels when OpenBLAS 0.3.21 does not recognise the CPU (see `tokenscope --version`). OPENBLAS_CORETYPE, if set, is respected.
         """,
