@@ -18,10 +18,12 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs to train (the cosine schedule spans them all).") var epochs: Int = 30
     @Option(help: "Peak learning rate.") var lr: Float = 1e-3
     @Option(help: "Warm-up steps (linear from 0).") var warmup: Int = 300
+    @Option(name: .customLong("init"), help: "Start from this model's weights instead of random ones (same architecture): continues a finished run with a new schedule, e.g. a few more epochs at a lower --lr.") var initFrom: String?
 
     func validate() throws {
         guard epochs >= 1, epochs <= 10000 else { throw ValidationError("--epochs must be between 1 and 10000") }
         guard lr > 0, lr < 1, warmup >= 0 else { throw ValidationError("--lr must be in (0, 1) and --warmup at least 0") }
+        if initFrom != nil && job.resume { throw ValidationError("--init starts a new run; --resume continues one: give one of them") }
     }
 
     func run() throws {
@@ -40,6 +42,13 @@ struct Train: ParsableCommand {
                 let cfg = try Self.parseConfig(config, rows: train.rows, classes: 10)
                 let model = try ViTModel(config: cfg)
                 model.initializeForTraining(seed: job.seed)
+                if let initFrom {
+                    let src = try ViTModel(path: initFrom)
+                    guard src.config == cfg else {
+                        throw EngineError("--init \(initFrom) has another architecture (\(src.config.depth) blocks, dim \(src.config.dim)) than --config asks for; give the same --config")
+                    }
+                    model.params.base.update(from: src.params.base, count: model.params.count)
+                }
                 // Evaluations during training normalise as the batches do (the saved file says so too).
                 model.preprocessing = ModelPreprocessing(mean: [stats.mean], std: [stats.std], cropPct: 1)
                 var s = TrainSettings(epochs: epochs)

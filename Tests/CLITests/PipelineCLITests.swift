@@ -45,6 +45,14 @@ final class PipelineCLITests: XCTestCase {
         let dense = try json(try run(["eval", "--model", "\(dir)/dense.safetensors", "--data", data, "--json"]))
         XCTAssertEqual(dense["images"] as? Int, 200)
         XCTAssertGreaterThan(dense["top1"] as? Double ?? 0, 50, "brightness classes are easy to learn")
+        // Continuing a finished run from its weights with a new, gentle schedule keeps what it learned.
+        _ = try run(["train", "--data", data, "--epochs", "1", "--config", "dim=16,depth=3,heads=2,patch=2", "--batch-size", "50",
+                     "--lr", "1e-4", "--warmup", "0", "--init", "\(dir)/dense.safetensors", "--out", "\(dir)/dense-more.safetensors",
+                     "--test-images", "200"])
+        let more = try json(try run(["eval", "--model", "\(dir)/dense-more.safetensors", "--data", data, "--json"]))
+        XCTAssertGreaterThanOrEqual(more["top1"] as? Double ?? 0, (dense["top1"] as? Double ?? 0) - 5)
+        assertCleanFailure(try CLI.run(["train", "--data", data, "--epochs", "1", "--config", "dim=32,depth=3,heads=2,patch=2",
+                                        "--init", "\(dir)/dense.safetensors", "--out", "\(dir)/z.safetensors"]), ["another architecture"])
         _ = try run(["calibrate", "--model", "\(dir)/dense.safetensors", "--data", data, "--images", "200", "--batch", "50",
                      "--out", "\(dir)/ranks.safetensors"])
         let c = try run(["compress", "--model", "\(dir)/dense.safetensors", "--ranks", "\(dir)/ranks.safetensors", "--keep", "0.5",
