@@ -53,14 +53,12 @@ public struct PatchMap: Sendable {
     /// `layers` selects 0-based blocks (default: all).
     public init(version: String, modelName: String, image: ExplorerImage, state s: ExplorerState, analysis a: Analysis,
                 config c: ViTConfig, layers selected: [Int]? = nil) {
-        var settings: [(String, String)] = a.settings
-        if !settings.isEmpty {
-        } else if s.scoreSource == .file {
-            settings.append(("plan", "from the PM file"))
-        } else {
-            settings += [("keep", Self.fixed(s.keep, 2)), ("prune", Self.fixed(s.prune, 2)), ("grouping", "grid"),
-                         ("scores", s.scoreSource.rawValue)]
-        }
+        // The analysis names its method's settings; an analysis made by hand (tests) has none, and
+        // then the state's Prune and Merge settings stand in.
+        let fallback: [(String, String)] = s.scoreSource == .file
+            ? [("plan", "from the PM file")]
+            : [("keep", Self.fixed(s.keep, 2)), ("prune", Self.fixed(s.prune, 2)), ("grouping", "grid"), ("scores", s.scoreSource.rawValue)]
+        let settings = a.settings.isEmpty ? fallback : a.settings
         header = Header(version: version, model: modelName, image: image.name, imageSize: c.imageSize, patchSize: c.patchSize,
                         grid: c.grid, method: s.method.rawValue, settings: settings,
                         gflopsDense: a.gflopsDense, gflopsCompressed: a.gflopsCompressed)
