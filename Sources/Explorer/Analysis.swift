@@ -161,9 +161,13 @@ public final class ExplorerEngine: @unchecked Sendable {
             let any: AnyModel
             if s.method == .tome {
                 let r = s.tomeR ?? Self.tomeR(keep: s.keep, config: c)
-                any = .tome(try ToMeModel(dense: model, r: r))
-                note = "ToMe: r = \(r) tokens merged per block" + (s.tomeR == nil ? " (mean tokens ~ keep x tokens)" : "") + ", proportional attention"
-                settings = [("r", "\(r)")] + (s.tomeR == nil ? [("keep", Self.fixed2(s.keep))] : []) + [("prop-attn", "on")]
+                let tome = try ToMeModel(dense: model, r: r)
+                any = .tome(tome)
+                // ToMe merges at most half of a block's tokens: name the r that actually ran when the cap bit.
+                let merged = tome.merged
+                let capped = merged.contains { $0 < r } ? " (capped at half the tokens: \(merged.map(String.init).joined(separator: ",")))" : ""
+                note = "ToMe: r = \(r) tokens merged per block" + capped + (s.tomeR == nil ? " (mean tokens ~ keep x tokens)" : "") + ", proportional attention"
+                settings = [("r", capped.isEmpty ? "\(r)" : "\(r) capped " + merged.map(String.init).joined(separator: ","))] + (s.tomeR == nil ? [("keep", Self.fixed2(s.keep))] : []) + [("prop-attn", "on")]
             } else {
                 let e = try EViTModel(dense: model, keepRate: s.keep, blocks: s.evitBlocks)
                 any = .evit(e)

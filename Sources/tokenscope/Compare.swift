@@ -17,7 +17,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Folder with fine-tuned PM files named fmnist-pm-k70.safetensors, ... (default: assets/models).") var finetuned: String?
     @Option(help: "Folder with the IDX files.") var data: String = IDXDataset.defaultDirectory
     @Option(help: "Keep ratios, comma-separated.") var keeps: String = "0.7,0.6,0.5"
-    @Option(help: "Prune rate of the training-free Prune and Merge plans.") var prune: Double = 0.1
+    @Option(help: "Prune rate of the training-free Prune and Merge plans (default: the fine-tuned file's, so both rows share one plan; 0.1, the official default, without one).") var prune: Double?
     @Option(help: "Score only the first N test images.") var limit: Int?
     @Option(help: "Test images for the probe.") var probeImages: Int = 2000
     @Option(help: "Seconds of timing per model and batch size.") var seconds: Double = 3
@@ -29,13 +29,13 @@ struct Compare: ParsableCommand {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         guard probeImages >= 1, probeImages <= 10000 else { throw ValidationError("--probe-images must be in 1...10000") }
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
-        guard prune >= 0, prune < 1 else { throw ValidationError("--prune must be in [0, 1)") }
+        if let prune { guard prune >= 0, prune < 1 else { throw ValidationError("--prune must be in [0, 1)") } }
         _ = try parsedKeeps()
     }
 
     func parsedKeeps() throws -> [Double] {
         let v = keeps.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 && $0! + prune <= 1 }) else {
+        guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 && $0! + (prune ?? 0) <= 1 }) else {
             throw ValidationError("--keeps wants ratios in (0, 1) separated by commas, each at most 1 - prune")
         }
         return v.compactMap { $0 }
@@ -63,40 +63,45 @@ struct Compare: ParsableCommand {
             // The shipped fine-tuned files belong to the shipped model: only with it, unless --finetuned says where.
             let ftDir = finetuned ?? (model == nil ? Assets.find("models/fmnist-vit.safetensors").map { ($0 as NSString).deletingLastPathComponent } : nil)
 
-            var entries: [(name: String, model: AnyModel)] = [("dense", .dense(m))]
+            var entries: [(name: String, model: AnyModel, prune: Double?)] = [("dense", .dense(m), nil)]
             for k in try parsedKeeps() {
                 let tag = String(format: "k%02d", Int((k * 100).rounded()))
-                let plan = try PMPlanner.plan(ranks: r, config: c, options: .init(keep: k, prune: prune, blocks: Array(0..<c.depth), grouping: .grid))
-                let pm = try PMModel(dense: m, blocks: plan)
-                entries.append(("pm-\(tag)", .pm(pm)))
+                var finetunedModel: PMModel?
                 if let dir = ftDir, FileManager.default.fileExists(atPath: "\(dir)/fmnist-pm-\(tag).safetensors") {
                     let path = "\(dir)/fmnist-pm-\(tag).safetensors"
                     let ft = try PMModel(path: path)
                     guard ft.dense.config == c else {
                         throw EngineError("\(path) was made from another model (its config differs from \(modelPath)'s); give --finetuned a folder with this model's files")
                     }
-                    entries.append(("pm-\(tag)-finetuned", .pm(ft)))
+                    finetunedModel = ft
                 }
+                let pruneRate = prune ?? finetunedModel.flatMap { $0.metadata["prune"].flatMap(Double.init) } ?? 0.1
+                guard k + pruneRate <= 1 + 1e-9 else { throw EngineError("keep \(k) + prune \(pruneRate) is more than 1; pass --prune") }
+                let plan = try PMPlanner.plan(ranks: r, config: c, options: .init(keep: k, prune: pruneRate, blocks: Array(0..<c.depth), grouping: .grid))
+                let pm = try PMModel(dense: m, blocks: plan)
+                entries.append(("pm-\(tag)", .pm(pm), pruneRate))
+                if let ft = finetunedModel { entries.append(("pm-\(tag)-finetuned", .pm(ft), pruneRate)) }
                 let target = pm.flopsPerImage
                 let rMax = (c.numPatches) / 2
                 let rBest = try (0...rMax).min { a, b in
                     abs(try ToMeModel(dense: m, r: a).flopsPerImage - target) < abs(try ToMeModel(dense: m, r: b).flopsPerImage - target)
                 } ?? 0
-                entries.append(("tome-r\(rBest)", .tome(try ToMeModel(dense: m, r: rBest))))
+                entries.append(("tome-r\(rBest)", .tome(try ToMeModel(dense: m, r: rBest)), nil))
                 let rates = stride(from: 0.05, through: 1.0001, by: 0.01).map { ($0 * 100).rounded() / 100 }
                 let eBest = try rates.min { a, b in
                     abs(try EViTModel(dense: m, keepRate: a).flopsPerImage - target) < abs(try EViTModel(dense: m, keepRate: b).flopsPerImage - target)
                 } ?? 0.7
-                entries.append((String(format: "evit-%.2f", eBest), .evit(try EViTModel(dense: m, keepRate: eBest))))
+                entries.append((String(format: "evit-%.2f", eBest), .evit(try EViTModel(dense: m, keepRate: eBest)), nil))
             }
 
             var rows: [[String: Any]] = []
             var denseB32 = 0.0
             let probeIdx = Array(0..<min(probeImages, test.count))
-            for (name, any) in entries {
+            for (name, any, pmPrune) in entries {
                 if !json { printError("measuring \(name)...") }
                 var row: [String: Any] = ["method": name, "gflops_per_image": round3(any.flopsPerImage / 1e9),
                                           "gflops_official": round3(any.officialFlops / 1e9)]
+                if let pmPrune { row["prune"] = pmPrune }
                 row["top1"] = round2(evaluate(any, on: test, limit: limit ?? test.count, threads: threads).top1)
                 for b in [1, 32] { row["images_per_s_b\(b)"] = round2(imagesPerSecond(any, batch: b, seconds: seconds, threads: threads)) }
                 // Features through the model's own final norm (a fine-tuned file trains it), as `probe` reads them.
