@@ -57,21 +57,14 @@ final class EViTTests: XCTestCase {
             let c = model.config
             let evit = try EViTModel(dense: model, keepRate: keep, blocks: blocks)
             let images = randomImages(2, c, seed: 23)
-            let per = c.channels * c.imageSize * c.imageSize
             let naive = NaiveViT(model)
-            let want = (0..<2).map { NaiveEViT.forward(naive, image: Array(images[($0 * per)..<(($0 + 1) * per)]), keepRate: keep, blocks: blocks) }
+            let want = (0..<2).map { NaiveEViT.forward(naive, image: image($0, of: images, c), keepRate: keep, blocks: blocks) }
             for workers in [1, 2] {
-                let f = evit.forward(batch: 2, recordLayouts: true)
-                var grids: [[Float]] = []
-                images.withUnsafeBufferPointer { x in
-                    f.forward(images: x.baseAddress!, batch: 2, workers: workers) { _, g in
-                        grids.append(Array(UnsafeBufferPointer(start: g, count: 2 * c.tokens * c.dim)))
-                    }
-                }
-                let logits = f.logits(batch: 2)
+                let run = ReducedRun(evit.forward(batch: 2, recordLayouts: true), images: images, batch: 2, workers: workers, config: c)
+                let f = run.forward
                 for i in 0..<2 {
                     let label = "distilled \(distilled) keep \(keep) blocks \(blocks) workers \(workers) image \(i)"
-                    XCTAssertLessThan(maxAbsDiff(Array(logits[(i * c.numClasses)..<((i + 1) * c.numClasses)]), want[i].logits), 1e-4, label)
+                    XCTAssertLessThan(maxAbsDiff(run.logits(image: i), want[i].logits), 1e-4, label)
                     for l in 0..<c.depth {
                         let lay = f.layouts[l][i], ref = want[i].layers[l]
                         XCTAssertEqual(lay.members.map(Set.init), ref.source, "\(label) layer \(l)")
@@ -79,7 +72,7 @@ final class EViTTests: XCTestCase {
                         let dropped = Set(ref.source.indices.filter { ref.fused[$0] }.flatMap { ref.source[$0] })
                         XCTAssertEqual(lay.states, (0..<c.numPatches).map { dropped.contains($0) ? PatchState.dropped : .kept })
                         let grid = ref.grid(prefix: c.prefixTokens, patches: c.numPatches).flatMap { $0 }
-                        XCTAssertLessThan(maxAbsDiff(Array(grids[l][(i * c.tokens * c.dim)..<((i + 1) * c.tokens * c.dim)]), grid), 1e-4, label)
+                        XCTAssertLessThan(maxAbsDiff(run.grid(block: l, image: i), grid), 1e-4, label)
                     }
                 }
             }

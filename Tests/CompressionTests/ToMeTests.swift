@@ -91,28 +91,21 @@ final class ToMeTests: XCTestCase {
             let c = model.config
             let tome = try ToMeModel(dense: model, r: r, proportionalAttention: prop)
             let images = randomImages(2, c, seed: 9)
-            let per = c.channels * c.imageSize * c.imageSize
             let naive = NaiveViT(model)
-            let want = (0..<2).map { NaiveToMe.forward(naive, image: Array(images[($0 * per)..<(($0 + 1) * per)]), r: tome.r, proportional: prop) }
+            let want = (0..<2).map { NaiveToMe.forward(naive, image: image($0, of: images, c), r: tome.r, proportional: prop) }
             for workers in [1, 2] {
-                let f = tome.forward(batch: 2, recordLayouts: true)
-                var grids: [[Float]] = []
-                images.withUnsafeBufferPointer { x in
-                    f.forward(images: x.baseAddress!, batch: 2, workers: workers) { _, g in
-                        grids.append(Array(UnsafeBufferPointer(start: g, count: 2 * c.tokens * c.dim)))
-                    }
-                }
-                let logits = f.logits(batch: 2)
+                let run = ReducedRun(tome.forward(batch: 2, recordLayouts: true), images: images, batch: 2, workers: workers, config: c)
+                let f = run.forward
                 for i in 0..<2 {
                     let label = "distilled \(distilled) r \(r) prop \(prop) workers \(workers) image \(i)"
-                    XCTAssertLessThan(maxAbsDiff(Array(logits[(i * c.numClasses)..<((i + 1) * c.numClasses)]), want[i].logits), 1e-4, label)
+                    XCTAssertLessThan(maxAbsDiff(run.logits(image: i), want[i].logits), 1e-4, label)
                     for l in 0..<c.depth {
                         let lay = f.layouts[l][i], ref = want[i].layers[l]
                         XCTAssertEqual(lay.tokensOut, ref.x.count, label)
                         XCTAssertEqual(lay.members.map(Set.init), ref.source, "\(label) layer \(l)")
                         XCTAssertEqual(lay.anchor, ref.anchor, "\(label) layer \(l)")
                         let grid = ref.grid(prefix: c.prefixTokens, patches: c.numPatches).flatMap { $0 }
-                        XCTAssertLessThan(maxAbsDiff(Array(grids[l][(i * c.tokens * c.dim)..<((i + 1) * c.tokens * c.dim)]), grid), 1e-4, label)
+                        XCTAssertLessThan(maxAbsDiff(run.grid(block: l, image: i), grid), 1e-4, label)
                     }
                 }
                 XCTAssertEqual(f.layouts.map { $0[0].tokensOut }, tome.tokenCounts.map(\.mlp))
