@@ -130,9 +130,30 @@ public final class Terminal {
             return nc_left_click(&y, &x) != 0 ? .click(x: Int(x), y: Int(y)) : nil
         case 9: return .tab
         case 12: return .ctrlL
-        case 27: return .escape
+        case 27: return readEscapeSequence()
         case 32...126: return .char(Character(UnicodeScalar(UInt8(k))))
         default: return nil
         }
+    }
+
+    /// After an ESC that ncurses did not decode: the bytes already waiting (a sequence arrives in one
+    /// burst; a lone Escape press has nothing after it within ESCDELAY). A complete CSI/SS3 sequence is
+    /// decoded by `EscapeSequence` (unknown ones do nothing); anything else was Escape followed by
+    /// ordinary keys typed quickly, so those bytes go back to be read as keys.
+    private func readEscapeSequence() -> ExplorerState.Key? {
+        var bytes: [UInt8] = []
+        wtimeout(nc_stdscr(), 0)
+        while bytes.count < 16 && !EscapeSequence.isComplete(bytes) {
+            let k = wgetch(nc_stdscr())
+            guard k >= 0 && k < 256 else {
+                // ERR: nothing pending. A decoded key (KEY_*) after ESC: hand it back for the next read.
+                if k != ERR { ungetch(k) }
+                break
+            }
+            bytes.append(UInt8(k))
+        }
+        if EscapeSequence.isSequence(bytes) { return EscapeSequence.decode(bytes) }
+        for byte in bytes.reversed() { ungetch(Int32(byte)) }   // ungetch is a stack: reversed keeps the order
+        return .escape
     }
 }

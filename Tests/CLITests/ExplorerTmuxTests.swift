@@ -65,6 +65,14 @@ final class ExplorerTmuxTests: XCTestCase {
         XCTAssertTrue(screen.contains("keep 0.70"), screen)
         _ = try tmux(["send-keys", "-t", "s", "l", "l"])
         _ = try waitFor("layer 3/3")
+        // tmux sends Home/End as ESC [ 1 ~ / ESC [ 4 ~, which xterm-256color's terminfo does not list:
+        // the explorer decodes them itself instead of reading the '[' as "prune rate up".
+        _ = try tmux(["send-keys", "-t", "s", "Home"])
+        screen = try waitFor("layer 1/3")
+        XCTAssertTrue(screen.contains("prune 0.10"), screen)
+        _ = try tmux(["send-keys", "-t", "s", "End"])
+        screen = try waitFor("layer 3/3")
+        XCTAssertTrue(screen.contains("prune 0.10"), screen)
         _ = try tmux(["send-keys", "-t", "s", "Up"])
         screen = try waitFor("keep 0.75")
         _ = try tmux(["send-keys", "-t", "s", "Down", "Down", "["])
