@@ -88,7 +88,7 @@ public struct Renderer {
         let g = config.grid
         let layer = a?.layers[min(s.layer, (a?.layers.count ?? 1) - 1)]
         let raster = Raster(image: img, width: 2 * k * g, height: 2 * k * g)
-        let maxScore = max(layer?.liveScores.max() ?? 0, 1e-12)
+        let scoreLevels = s.view == .scores ? ScoreScale.percentiles(layer?.liveScores ?? []) : []
         for py in 0..<g {
             for px in 0..<g {
                 let j = py * g + px
@@ -106,7 +106,7 @@ public struct Renderer {
                     default: break
                     }
                 case .scores:
-                    let v = Double((layer?.liveScores[j] ?? 0) / maxScore)
+                    let v = j < scoreLevels.count ? scoreLevels[j] : 0
                     tint = Palette.heat(v); tintAmount = 0.7
                     glyph = PatchMap.errorDigit(Float(v))
                 case .restoreError:
@@ -177,10 +177,12 @@ public struct Renderer {
         } else {
             line("computing..."); line(""); line("")
         }
-        switch s.method {
-        case .pruneMerge: line("A center  a merged  . pruned  : no center")
-        case .tome: line("A center  a merged  # own token")
-        case .evit: line("# kept  - dropped (fused into one token)")
+        switch (s.view, s.method) {
+        case (.scores, _): line("0-9 score percentile (9: top tenth)")
+        case (.restoreError, _): line("0-9 restore error vs dense (9: 0.9+)")
+        case (_, .pruneMerge): line("A center  a merged  . pruned  : no center")
+        case (_, .tome): line("A center  a merged  # own token")
+        case (_, .evit): line("# kept  - dropped (fused into one token)")
         }
         let sel = s.selectedPatch.flatMap { $0 < config.numPatches ? $0 : nil }
         if let sel {

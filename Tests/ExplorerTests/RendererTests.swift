@@ -47,6 +47,20 @@ final class RendererTests: XCTestCase {
         XCTAssertTrue(buf.cells.allSatisfy { $0.bg == -1 || $0.bg >= 16 })
     }
 
+    /// The score view: each patch's digit is its percentile in the layer (patch 1 scores highest, the
+    /// fourteen tied patches lowest), with a legend saying so.
+    func testScoreViewShowsPercentiles() {
+        let (r, img, a) = fixture()(.init(color: .c256, unicode: true))
+        var s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
+        s.view = .scores
+        let buf = r.render(s, analysis: a, image: img, computing: false, width: 80, height: 24)
+        func glyph(_ j: Int) -> Character { buf[1 + (j % 4) * 8, 2 + (j / 4) * 4].char }
+        XCTAssertEqual(glyph(1), "9", "top score")
+        XCTAssertEqual(glyph(9), "9", "second of 16: percentile 14/15")
+        XCTAssertEqual(glyph(0), "0", "tied lowest")
+        XCTAssertTrue(buf.text.contains("score percentile"), buf.text)
+    }
+
     func testColourModesDegrade() {
         let s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
         let (r8, img, a) = fixture()(.init(color: .eight, unicode: true))
