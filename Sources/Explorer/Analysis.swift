@@ -166,12 +166,12 @@ public final class ExplorerEngine: @unchecked Sendable {
                 // ToMe merges at most half of a block's tokens: name the r that actually ran when the cap bit.
                 let merged = tome.merged
                 let capped = merged.contains { $0 < r } ? " (capped at half the tokens: \(merged.map(String.init).joined(separator: ",")))" : ""
-                note = "ToMe: r = \(r) tokens merged per block" + capped + (s.tomeR == nil ? " (mean tokens ~ keep x tokens)" : "") + ", proportional attention"
+                note = "ToMe: r = \(r) merged per block" + capped + (s.tomeR == nil ? " (mean tokens ~ keep x all)" : "") + ", proportional attn"
                 settings = [("r", capped.isEmpty ? "\(r)" : "\(r) capped " + merged.map(String.init).joined(separator: ","))] + (s.tomeR == nil ? [("keep", Self.fixed2(s.keep))] : []) + [("prop-attn", "on")]
             } else {
                 let e = try EViTModel(dense: model, keepRate: s.keep, blocks: s.evitBlocks)
                 any = .evit(e)
-                note = "EViT: keeps \(Self.fixed2(s.keep)) of the patches at layers \(e.blocks.map { "\($0 + 1)" }.joined(separator: ", ")), fuses the rest into one token"
+                note = "EViT: keeps \(Self.fixed2(s.keep)) of patches at layers \(e.blocks.map { "\($0 + 1)" }.joined(separator: ", ")); the rest fused into one token"
                 // 0-based, as --blocks takes them (layers are numbered from 1 elsewhere in the export).
                 settings = [("keep-rate", Self.fixed2(s.keep)), ("blocks", e.blocks.map(String.init).joined(separator: ","))]
             }
