@@ -108,7 +108,7 @@ public struct ExplorerState: Equatable, Sendable {
             return [.redraw]
         case .up, .char("k"), .down, .char("j"), .char("]"), .char("["):
             if scoreSource == .file && method == .pruneMerge {
-                status = "the plan comes from the PM file; press s to plan from scores, where keep and prune apply"
+                status = "the PM file fixes this plan; s: plan from scores, where keep and prune apply"
                 return [.redraw]
             }
             return adjust(key)
@@ -137,7 +137,7 @@ public struct ExplorerState: Equatable, Sendable {
         case .char("s"):
             let all = sources
             guard all.count > 1 else {
-                status = "no calibrated ranks for this model: scores come from the image on screen (give --ranks)"
+                status = "no calibrated ranks: scores come from the image on screen (give --ranks)"
                 return [.redraw]
             }
             scoreSource = all[((all.firstIndex(of: scoreSource) ?? 0) + 1) % all.count]

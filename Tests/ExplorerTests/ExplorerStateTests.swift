@@ -5,6 +5,22 @@ import XCTest
 final class ExplorerStateTests: XCTestCase {
     func state(ranks: Bool = true) -> ExplorerState { ExplorerState(depth: 12, imageCount: 3, hasCalibratedRanks: ranks) }
 
+    /// Every status message the keys can produce is read whole on the status line of an 80-column
+    /// screen (78 characters), in every method, with and without ranks and a PM file.
+    func testStatusMessagesFitEightyColumns() {
+        let keys: [ExplorerState.Key] = [.up, .down, .char("["), .char("]"), .char("s"), .char("e"), .char("r"), .char("v"),
+                                         .char("n"), .char("p"), .home, .end, .left, .right, .char("m")]
+        for (ranks, file) in [(true, false), (false, false), (true, true), (false, true)] {
+            var s = ExplorerState(depth: 12, imageCount: 3, hasCalibratedRanks: ranks, hasFilePlan: file)
+            for _ in 0..<3 {
+                for k in keys {
+                    _ = s.handle(k)
+                    XCTAssertLessThanOrEqual(s.status.count, 78, "ranks \(ranks) file \(file) \(k): \(s.status)")
+                }
+            }
+        }
+    }
+
     func testLayerKeys() {
         var s = state()
         XCTAssertEqual(s.handle(.left), [.redraw]); XCTAssertEqual(s.layer, 0, "clamped at the first layer")

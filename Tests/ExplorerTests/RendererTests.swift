@@ -61,6 +61,18 @@ final class RendererTests: XCTestCase {
         XCTAssertTrue(buf.text.contains("score percentile"), buf.text)
     }
 
+    /// Every caption the demo can show is read whole on an 80x24 screen (deep models and every
+    /// optional step included).
+    func testDemoCaptionsFitAt80x24() {
+        let (r, img, a) = fixture()(.init(color: .c256, unicode: true))
+        let s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
+        let script = DemoScript(depth: 24, imageCount: 3, sources: 3, methods: 3, startsOnFilePlan: true)
+        for step in script.steps {
+            let buf = r.render(s, analysis: a, image: img, computing: false, width: 80, height: 24, caption: step.caption)
+            XCTAssertTrue(buf.line(22).contains(step.caption), "cut at 80 columns: \(step.caption)")
+        }
+    }
+
     func testColourModesDegrade() {
         let s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
         let (r8, img, a) = fixture()(.init(color: .eight, unicode: true))

@@ -16,26 +16,26 @@ public struct DemoScript: Sendable {
         var s: [Step] = []
         func add(_ k: ExplorerState.Key, _ c: String) { s.append(Step(key: k, caption: c)) }
         let switchFirst = startsOnFilePlan && sources > 1
-        add(.home, "layer 1: capital letters are group centers, lower case their members, dots skip the block")
+        add(.home, "capitals: group centers, lower case: their members, dots: skip the block")
         for l in 1..<max(1, depth) {
-            add(.right, "layer \(l + 1) of \(depth): each block gets its own plan; the table shows tokens in > run > out")
+            add(.right, "layer \(l + 1) of \(depth): a plan per block; the table: tokens in > run > out")
         }
         add(.home, "back to layer 1")
-        if switchFirst { add(.char("s"), "plan made from scores now (the PM file's own plan is fixed): keep and prune apply") }
+        if switchFirst { add(.char("s"), "plan from scores now (the PM file's plan is fixed): keep and prune apply") }
         for _ in 0..<4 { add(.down, "keep ratio down: fewer group centers, bigger groups, fewer GFLOPs") }
         for _ in 0..<4 { add(.up, "keep ratio back up: more centers, closer to the dense model") }
         for _ in 0..<2 { add(.char("["), "prune rate up: more tokens skip the block through the shortcut") }
         for _ in 0..<2 { add(.char("]"), "prune rate back down") }
-        add(.tab, "view: live gradient-weighted score of each patch (forward + backward on this image)")
+        add(.tab, "view: live gradient-weighted scores (forward + backward on this image)")
         add(.right, "scores change from layer to layer: what each block attends to")
         add(.tab, "view: group map, one colour per group")
-        add(.tab, "view: restore error, how far each restored token is from the dense model's")
-        add(.end, "restore error at the last layer: what the compression costs at the output")
+        add(.tab, "view: restore error, how far each restored token is from the dense one")
+        add(.end, "restore error at the last layer: what compression costs at the output")
         add(.tab, "view: patch states again")
         add(.home, "layer 1")
         if sources > 1 {
             // Every source once, ending where the loop began.
-            add(.char("s"), "plan source switched: static (calibrated) or adaptive (this image's live scores)")
+            add(.char("s"), "plan source: static (calibrated) or adaptive (this image's live scores)")
             for _ in 1..<(switchFirst ? sources - 1 : sources) { add(.char("s"), "plan source switched") }
         }
         if methods > 1 {
