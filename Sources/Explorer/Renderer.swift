@@ -214,7 +214,7 @@ public struct Renderer {
 
     func drawHelp(_ buf: inout CellBuffer, width: Int, height: Int) {
         let rows = ExplorerState.keyHelp
-        let w = min(width - 4, 64), h = rows.count + 4
+        let w = min(width - 4, 76), h = rows.count + 4
         let x0 = (width - w) / 2, y0 = max(1, (height - h) / 2)
         buf.fill(x: x0, y: y0, width: w, height: h, with: Cell(" ", attrs: .reverse))
         let (hz, vt, tl, tr, bl, br): (Character, Character, Character, Character, Character, Character) =

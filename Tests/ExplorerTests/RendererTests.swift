@@ -105,6 +105,7 @@ final class RendererTests: XCTestCase {
         XCTAssertTrue(help.text.contains("HELP"))
         XCTAssertTrue(help.text.contains("┌"))
         XCTAssertTrue(help.text.contains("computing..."))
+        for row in ExplorerState.keyHelp { XCTAssertTrue(help.text.contains(row.what), "help line cut at 80x24: \(row.what)") }
         let small = r.render(s, analysis: a, image: img, computing: false, width: 60, height: 20)
         XCTAssertTrue(small.text.contains("terminal too small: 60x20, need 80x24"))
     }
