@@ -18,17 +18,19 @@ struct Finetune: ParsableCommand {
     @Option(help: "Warm-up steps.") var warmup: Int = 100
     @Option(help: "Distillation weight alpha in [0, 1].") var alpha: Float = 0.5
     @Option(help: "Distillation temperature tau.") var tau: Float = 1
+    @Option(help: "Fine-tune on the first N training images only (a quicker epoch; a resumed run keeps the checkpoint's N).") var trainImages: Int?
 
     func validate() throws {
         guard epochs >= 1, epochs <= 1000 else { throw ValidationError("--epochs must be between 1 and 1000") }
         guard alpha >= 0, alpha <= 1, tau > 0, lr > 0, lr < 1 else { throw ValidationError("--alpha must be in [0, 1], --tau and --lr positive") }
+        if let n = trainImages, n < 1 { throw ValidationError("--train-images must be at least 1") }
     }
 
     func run() throws {
         try reportingErrors {
             let ckpt = job.checkpointPath
             let logPath = job.logPath
-            let train = try IDXDataset.load(directory: job.data, split: .train)
+            let fullTrain = try IDXDataset.load(directory: job.data, split: .train)
             let test = job.testImages > 0 ? try IDXDataset.load(directory: job.data, split: .test) : nil
             let teacherModel = try ViTModel(path: teacher)
             let pm: PMModel
@@ -45,6 +47,7 @@ struct Finetune: ParsableCommand {
                 }
                 let file = try SafeTensorsFile(path: ckpt)
                 let (settings, _, _) = try Trainer.checkpointInfo(file)
+                let train = settings.trainImages.map { fullTrain.prefix($0) } ?? fullTrain
                 pm = try PMModel(path: ckpt, ignoring: { $0.hasPrefix("adamw.") })
                 let only = file.metadata["matrices_only"] == "true"
                 network = PMNetwork(model: pm, batch: settings.batchSize, workers: job.threads, matricesOnly: only)
@@ -58,11 +61,13 @@ struct Finetune: ParsableCommand {
                 var s = TrainSettings(epochs: epochs)
                 s.batchSize = job.batchSize; s.peakLR = lr; s.warmupSteps = warmup; s.weightDecay = job.weightDecay
                 s.labelSmoothing = job.smoothing; s.seed = job.seed; s.distillAlpha = alpha; s.distillTau = tau
+                s.trainImages = trainImages.map { min($0, fullTrain.count) }
+                let train = s.trainImages.map { fullTrain.prefix($0) } ?? fullTrain
                 let maker = BatchMaker(dataset: train, mean: pm.dense.preprocessing.mean[0], std: pm.dense.preprocessing.std[0])
                 trainer = Trainer(network: network, data: maker, settings: s, workers: job.threads, teacher: teach)
             }
-            guard pm.dense.config.channels == 1, pm.dense.config.imageSize == train.rows else {
-                throw EngineError("\(model) does not take \(job.data)'s \(train.rows)x\(train.cols) gray images")
+            guard pm.dense.config.channels == 1, pm.dense.config.imageSize == fullTrain.rows else {
+                throw EngineError("\(model) does not take \(job.data)'s \(fullTrain.rows)x\(fullTrain.cols) gray images")
             }
             var meta = pm.metadata
             for k in ["train_settings", "train_state", "adamw_step"] { meta[k] = nil }

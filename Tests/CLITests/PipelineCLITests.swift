@@ -61,12 +61,15 @@ final class PipelineCLITests: XCTestCase {
         let pm = try json(try run(["eval", "--model", "\(dir)/pm.safetensors", "--data", data, "--json"]))
         XCTAssertEqual(pm["kind"] as? String, "prune-and-merge")
         XCTAssertLessThan(pm["gflops_per_image"] as? Double ?? 1, dense["gflops_per_image"] as? Double ?? 0)
-        // Fine-tune: stop after 4 steps, then resume to the end.
+        // Fine-tune on the first 300 of the 600 training images (6 steps of 50 per epoch): stop after 4
+        // steps, then resume to the end; the resumed run keeps the checkpoint's subset.
         let ft = ["finetune", "--model", "\(dir)/pm.safetensors", "--teacher", "\(dir)/dense.safetensors", "--data", data,
                   "--epochs", "2", "--batch-size", "50", "--out", "\(dir)/pm-ft.safetensors", "--test-images", "200"]
-        let first = try run(ft + ["--max-steps", "4"])
+        let first = try run(ft + ["--train-images", "300", "--max-steps", "4"])
         XCTAssertTrue(first.stdout.contains("stopped after 4 steps"), first.stdout)
-        _ = try run(ft + ["--resume"])
+        XCTAssertTrue(first.stderr.contains("step 0/12"), first.stderr)
+        let second = try run(ft + ["--resume"])
+        XCTAssertTrue(second.stderr.contains("step 4/12"), second.stderr)
         let tuned = try json(try run(["eval", "--model", "\(dir)/pm-ft.safetensors", "--data", data, "--json"]))
         XCTAssertEqual(tuned["kind"] as? String, "prune-and-merge")
         XCTAssertGreaterThanOrEqual(tuned["top1"] as? Double ?? 0, (pm["top1"] as? Double ?? 0) - 5)

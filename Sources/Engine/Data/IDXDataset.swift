@@ -64,6 +64,22 @@ public struct IDXDataset: Sendable {
         self.labels = labels
     }
 
+    /// The first `n` images and labels (all of them when `n` is at least `count`).
+    public func prefix(_ n: Int) -> IDXDataset {
+        let k = max(0, min(n, count))
+        guard k < count else { return self }
+        // The slices keep the invariant the throwing initialiser checks: k labels, k images of rows x cols.
+        return IDXDataset(unchecked: rows, cols, Array(images[0..<(k * rows * cols)]), Array(labels[0..<k]))
+    }
+
+    private init(unchecked rows: Int, _ cols: Int, _ images: [UInt8], _ labels: [UInt8]) {
+        self.count = labels.count
+        self.rows = rows
+        self.cols = cols
+        self.images = images
+        self.labels = labels
+    }
+
     /// Loads `<split>-images-idx3-ubyte[.gz]` and `<split>-labels-idx1-ubyte[.gz]` from `directory`
     /// (split prefix `train` or `t10k`), checking them against each other and against `classCount`.
     public static func load(directory: String = defaultDirectory, split: Split, classCount: Int = 10) throws -> IDXDataset {

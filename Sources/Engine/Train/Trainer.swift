@@ -18,11 +18,14 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     /// Soft distillation weight and temperature (used only with a teacher).
     public var distillAlpha: Float = 0.5
     public var distillTau: Float = 1
+    /// Train on the first N images of the set only (nil: all), so a resumed run sees the same subset.
+    public var trainImages: Int?
     public init(epochs: Int) { self.epochs = epochs }
 
     // Older checkpoints have no distillation fields: decode them with the defaults.
     enum CodingKeys: String, CodingKey {
         case epochs, batchSize, peakLR, minLR, warmupSteps, weightDecay, labelSmoothing, clipNorm, seed, padding, flip, distillAlpha, distillTau
+        case trainImages
     }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -39,6 +42,7 @@ public struct TrainSettings: Codable, Sendable, Equatable {
         flip = try c.decode(Bool.self, forKey: .flip)
         distillAlpha = try c.decodeIfPresent(Float.self, forKey: .distillAlpha) ?? 0.5
         distillTau = try c.decodeIfPresent(Float.self, forKey: .distillTau) ?? 1
+        trainImages = try c.decodeIfPresent(Int.self, forKey: .trainImages)
     }
 }
 
