@@ -164,10 +164,10 @@ public final class ExplorerEngine: @unchecked Sendable {
                 let tome = try ToMeModel(dense: model, r: r)
                 any = .tome(tome)
                 // ToMe merges at most half of a block's tokens: name the r that actually ran when the cap bit.
-                let merged = tome.merged
-                let capped = merged.contains { $0 < r } ? " (capped at half the tokens: \(merged.map(String.init).joined(separator: ",")))" : ""
+                let merged = tome.merged, perBlock = merged.map(String.init).joined(separator: ",")
+                let capped = merged.contains { $0 < r } ? " (capped at half the tokens: \(perBlock))" : ""
                 note = "ToMe: r = \(r) merged per block" + capped + (s.tomeR == nil ? " (mean tokens ~ keep x all)" : "") + ", proportional attn"
-                settings = [("r", capped.isEmpty ? "\(r)" : "\(r) capped " + merged.map(String.init).joined(separator: ","))] + (s.tomeR == nil ? [("keep", Self.fixed2(s.keep))] : []) + [("prop-attn", "on")]
+                settings = [("r", capped.isEmpty ? "\(r)" : "\(r) capped \(perBlock)")] + (s.tomeR == nil ? [("keep", Self.fixed2(s.keep))] : []) + [("prop-attn", "on")]
             } else {
                 let e = try EViTModel(dense: model, keepRate: s.keep, blocks: s.evitBlocks)
                 any = .evit(e)
