@@ -47,7 +47,7 @@ public struct Renderer {
             buf.put(caption, x: 6, y: height - 2, attrs: .bold, maxWidth: width - 7)
         } else {
             let status = computing ? "computing..." : (s.status.isEmpty ? (a?.planNote ?? "") : s.status)
-            buf.put(status, x: 1, y: height - 2, attrs: computing ? .bold : [], maxWidth: width - 2)
+            buf.put(elided(status, width - 2), x: 1, y: height - 2, attrs: computing ? .bold : [], maxWidth: width - 2)
         }
         // The footer takes the main keys in order of importance while they fit.
         let items = ["q quit", "? help", "\(arrows.lr) layer", "\(arrows.ud) keep", "[] prune", "v view", "s plan", "m method",
@@ -73,6 +73,15 @@ public struct Renderer {
         let px = (x - 1) / (2 * k), py = (y - 2) / k
         guard x >= 1, y >= 2, px < g, py < g else { return nil }
         return py * g + px
+    }
+
+    /// A status longer than the line loses its middle, not its end: "export written to /a/long/...name.txt"
+    /// keeps the file name readable at 80 columns.
+    func elided(_ text: String, _ width: Int) -> String {
+        guard text.count > width, width > 8 else { return text }
+        let mark = options.unicode ? "…" : "...", keep = width - mark.count
+        let head = keep / 2, tail = keep - head
+        return String(text.prefix(head)) + mark + String(text.suffix(tail))
     }
 
     var arrows: (lr: String, ud: String) { options.unicode ? ("←→/hl", "↑↓/kj") : ("<>/hl", "^v/kj") }

@@ -63,6 +63,21 @@ final class RendererTests: XCTestCase {
 
     /// Every caption the demo can show is read whole on an 80x24 screen (deep models and every
     /// optional step included).
+    /// A status longer than the line keeps its start and its end (the file name) around an ellipsis.
+    func testLongStatusKeepsItsEnd() {
+        for unicode in [true, false] {
+            let (r, img, a) = fixture()(.init(color: .c256, unicode: unicode))
+            var s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
+            s.status = "export written to /" + String(repeating: "deep/", count: 30) + "toy-patchmap.txt"
+            let buf = r.render(s, analysis: a, image: img, computing: false, width: 80, height: 24)
+            let line = buf.line(22)
+            XCTAssertTrue(line.hasPrefix(" export written to /deep/"), line)
+            XCTAssertTrue(line.trimmingCharacters(in: .whitespaces).hasSuffix("deep/toy-patchmap.txt"), line)
+            XCTAssertTrue(line.contains(unicode ? "…" : "..."), line)
+            XCTAssertLessThanOrEqual(line.count, 80)
+        }
+    }
+
     func testDemoCaptionsFitAt80x24() {
         let (r, img, a) = fixture()(.init(color: .c256, unicode: true))
         let s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
