@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import XCTest
 
@@ -99,7 +100,7 @@ final class ShippedModelTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: tmp) }
         for name in names {
             let path = dir.appendingPathComponent("\(name).safetensors").path
-            let meta = try Self.metadata(path)
+            let meta = try SafeTensorsFile(path: path).metadata
             let recorded = Double(meta["test_top1"] ?? "") ?? -1
             if name == names[0] {
                 XCTAssertEqual(try top1(path, limit: nil), recorded, accuracy: 0.05, "\(name): top-1 on 10,000 images")
@@ -111,15 +112,5 @@ final class ShippedModelTests: XCTestCase {
             let free = try top1(start, limit: 2000), tuned = try top1(path, limit: 2000)
             XCTAssertGreaterThan(tuned, free, "\(name): fine-tuned \(tuned) % against training-free \(free) % on 2,000 images")
         }
-    }
-
-    /// A safetensors file's `__metadata__` (the 8-byte header length, then the JSON header).
-    static func metadata(_ path: String) throws -> [String: String] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        guard data.count >= 8 else { return [:] }
-        let n = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        guard n > 0, 8 + n <= data.count,
-              let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as? [String: Any] else { return [:] }
-        return header["__metadata__"] as? [String: String] ?? [:]
     }
 }

@@ -61,8 +61,6 @@ final class RendererTests: XCTestCase {
         XCTAssertTrue(buf.text.contains("score percentile"), buf.text)
     }
 
-    /// Every caption the demo can show is read whole on an 80x24 screen (deep models and every
-    /// optional step included).
     /// A status longer than the line keeps its start and its end (the file name) around an ellipsis.
     func testLongStatusKeepsItsEnd() {
         for unicode in [true, false] {
@@ -78,6 +76,8 @@ final class RendererTests: XCTestCase {
         }
     }
 
+    /// Every caption the demo can show is read whole on an 80x24 screen (deep models and every
+    /// optional step included).
     func testDemoCaptionsFitAt80x24() {
         let (r, img, a) = fixture()(.init(color: .c256, unicode: true))
         let s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
