@@ -7,7 +7,7 @@ struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make a Prune and Merge model from a dense one: plan from scores, merge and recover matrices.",
         discussion: """
-        Scores come from --ranks (seq_ranks.{i} per block, as `calibrate` or the official code writes them) or are computed here from --data. Per block the scores are L2-normalised and weighted by (1 - 0.025 i); over all compressed blocks the lowest int(P * prune) * L are pruned and the highest int(P * keep) * L become group centers (P patches, L blocks). Grouping `grid` (default) keeps every group inside one grid row and clips it at both row edges; `official` reproduces the official code exactly, its quirks included. Kept tokens with no center in reach pass through the block like pruned ones. Writes the official tensor names (blocks.{i}.attn.merge_matrix, recover_matrix, token_mask, bias) plus metadata (channels, blocks, keep, prune, grouping, source).
+        Scores come from --ranks (seq_ranks.{i} per block, as `calibrate` or the official code writes them) or are computed here from --data. Per block the scores are L2-normalised and weighted by (1 - 0.025 i); over all compressed blocks the lowest int(P * prune) * L are pruned and the highest int(P * keep) * L become group centers (P patches, L blocks). Grouping `grid` (default) keeps every group inside one grid row and clips it at both row edges; `official` reproduces the official code exactly, its quirks included. Kept tokens with no center in reach pass through the block like pruned ones. Recovery `update` (default) adds the block's update back through the recover matrix and keeps every token's own features (out = x + R (block(M x) - M x)); `official` replaces kept tokens by R block(M x), as the official code does (see the README, "Recovery"). Writes the official tensor names (blocks.{i}.attn.merge_matrix, recover_matrix, token_mask, bias) plus metadata (channels, blocks, keep, prune, grouping, source).
         """
     )
 
@@ -19,6 +19,7 @@ struct Compress: ParsableCommand {
     @Option(help: "Fraction of patches per block pruned (skip the block).") var prune: Double = 0.1
     @Option(help: "Blocks to compress, e.g. 0-11 or 2,4,6 (default all).") var blocks: String?
     @Option(help: "Grouping: grid (default) or official.") var grouping: String = "grid"
+    @Option(help: "Recovery: update (default; tokens keep their own features, the block's update is restored) or official (kept tokens replaced by recover @ block output).") var recovery: String = "update"
     @Option(help: "Centers per compressed block, comma-separated, instead of the global keep threshold.") var keepPerBlock: String?
     @Option(help: "Output PM model (safetensors).") var out: String
     @Option(help: "Worker threads.") var threads: Int = defaultThreads
@@ -29,6 +30,7 @@ struct Compress: ParsableCommand {
         guard keep + prune <= 1 else { throw ValidationError("--keep + --prune must not exceed 1") }
         guard (ranks == nil) != (data == nil) else { throw ValidationError("give exactly one of --ranks FILE and --data DIR") }
         guard PMPlanner.Grouping(rawValue: grouping) != nil else { throw ValidationError("--grouping must be grid or official") }
+        guard PMRecovery(rawValue: recovery) != nil else { throw ValidationError("--recovery must be update or official") }
     }
 
     func run() throws {
@@ -57,7 +59,7 @@ struct Compress: ParsableCommand {
                 o.keepPerBlock = v.compactMap { $0 }
             }
             let plan = try PMPlanner.plan(ranks: r, config: c, options: o)
-            let pm = try PMModel(dense: m, blocks: plan)
+            let pm = try PMModel(dense: m, blocks: plan, recovery: PMRecovery(rawValue: recovery) ?? .update)
             var meta = m.metadata
             for k in ["train_settings", "train_state", "adamw_step", "training_command", "test_top1", "test_images"] { meta[k] = nil }
             meta["blocks"] = "[" + blockList.map(String.init).joined(separator: ", ") + "]"
@@ -66,7 +68,7 @@ struct Compress: ParsableCommand {
             meta["ranks"] = ranks ?? "computed from \(data ?? "") (\(images) images)"
             try pm.save(to: out, metadata: meta)
             let any = AnyModel.pm(pm)
-            print("wrote \(out): tokens per block \(pm.channels.map(String.init).joined(separator: " ")); " +
+            print("wrote \(out) (\(pm.recovery.rawValue) recovery): tokens per block \(pm.channels.map(String.init).joined(separator: " ")); " +
                   String(format: "%.3f GFLOPs/image (dense %.3f)", any.flopsPerImage / 1e9, c.flopsPerImage / 1e9))
         }
     }

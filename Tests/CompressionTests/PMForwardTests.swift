@@ -50,10 +50,10 @@ final class PMForwardTests: XCTestCase {
         let dense = try ViTModel(path: dir.appendingPathComponent("pm-p8.dense.safetensors").path)
         let ref = try SafeTensorsFile(path: dir.appendingPathComponent("pm-p8.reference.safetensors").path)
         let ranks = try (0..<4).map { try ref.floats("seq_ranks.\($0)").map(Double.init) }
-        for grouping in PMPlanner.Grouping.allCases {
+        for grouping in PMPlanner.Grouping.allCases { for recovery in PMRecovery.allCases {
             let plan = try PMPlanner.plan(ranks: ranks, config: dense.config,
                                           options: .init(keep: 0.5, prune: 0.2, blocks: [1, 2], grouping: grouping))
-            let pm = try PMModel(dense: dense, blocks: plan)
+            let pm = try PMModel(dense: dense, blocks: plan, recovery: recovery)
             let f = PMForward(model: pm, batch: 1, keepAllLayers: true)
             var outputs: [[Float]] = []
             let n = 65 * 64
@@ -65,11 +65,11 @@ final class PMForwardTests: XCTestCase {
                 let before = outputs[b.block - 1], after = outputs[b.block]
                 var skipped = 0
                 for t in 0..<65 where b.tokenMask[t] == 0 {
-                    XCTAssertEqual(Array(after[(t * 64)..<((t + 1) * 64)]), Array(before[(t * 64)..<((t + 1) * 64)]), "\(grouping) block \(b.block) token \(t)")
+                    XCTAssertEqual(Array(after[(t * 64)..<((t + 1) * 64)]), Array(before[(t * 64)..<((t + 1) * 64)]), "\(grouping) \(recovery) block \(b.block) token \(t)")
                     skipped += 1
                 }
                 XCTAssertGreaterThan(skipped, 0)
             }
-        }
+        } }
     }
 }

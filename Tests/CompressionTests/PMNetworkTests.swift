@@ -9,18 +9,21 @@ import XCTest
 final class PMNetworkTests: XCTestCase {
     override class func setUp() { BLAS.configure() }
 
-    func tinyPM(seed: UInt64) throws -> PMModel {
+    func tinyPM(seed: UInt64, recovery: PMRecovery = .official) throws -> PMModel {
         let cfg = ViTConfig(imageSize: 8, patchSize: 2, channels: 1, dim: 8, depth: 3, heads: 2, numClasses: 3)
         let dense = try ViTModel(config: cfg)
         var rng = SplitMix64(seed: seed)
         for i in 0..<dense.table.count { dense.params.base[i] = (rng.nextUniform() * 2 - 1) * 0.5 }
         let ranks = (0..<3).map { _ in (0..<16).map { _ in Double(rng.nextUniform()) } }
         let plan = try PMPlanner.plan(ranks: ranks, config: cfg, options: .init(keep: 0.5, prune: 0.2, blocks: [0, 1], grouping: .grid))
-        return try PMModel(dense: dense, blocks: plan)
+        return try PMModel(dense: dense, blocks: plan, recovery: recovery)
     }
 
-    func testGradientsMatchFiniteDifferences() throws {
-        let pm = try tinyPM(seed: 9)
+    func testGradientsMatchFiniteDifferences() throws { try checkGradients(recovery: .official) }
+    func testUpdateRecoveryGradientsMatchFiniteDifferences() throws { try checkGradients(recovery: .update) }
+
+    func checkGradients(recovery: PMRecovery) throws {
+        let pm = try tinyPM(seed: 9, recovery: recovery)
         let b = 2
         // Tokens pass through the compressed blocks (not the last block, where only CLS gets a gradient).
         XCTAssertTrue(pm.blocks[0]!.tokenMask.contains(0) && pm.blocks[1]!.tokenMask.contains(0))

@@ -9,7 +9,8 @@ import Engine
 ///     recover   [N, C]  pinv(merge) when planned; trainable, so any dense matrix after fine-tuning
 ///     bias      [C]     log(sqrt(sum of the row's weights)); stored by the official code, never used
 ///
-/// Forward: x_res = x * (1 - mask);  y = block(merge @ x);  out = recover @ y + x_res.
+/// Forward (`PMRecovery.official`): x_res = x * (1 - mask);  y = block(merge @ x);  out = recover @ y + x_res.
+/// Forward (`PMRecovery.update`):   m = merge @ x;  out = x + recover @ (block(m) - m).
 public struct PMBlock: Sendable, Equatable {
     public var block: Int
     public var tokens: Int

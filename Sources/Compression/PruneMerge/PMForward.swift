@@ -4,9 +4,11 @@ import Engine
 ///
 /// For a compressed block i with C tokens (N = all tokens, D = width), per image:
 ///
-///     restored = x * (1 - mask)             pruned (and unassigned) tokens skip the block
+///     restored = x * pass                   official: pass = 1 - mask, pruned (and unassigned) tokens
+///                                           skip the block; update: pass = 1, every token keeps its own
 ///     merged   = merge [C, N] @ x [N, D]
-///     y        = block(merged)              attention and MLP on C tokens
+///     y        = block(merged)              attention and MLP on C tokens (update: y -= merged, the
+///                                           block's update only, kept in the layer's `res2`)
 ///     restored += recover [N, C] @ y        every block hands the full token grid to the next
 ///
 /// Dense blocks run as in the engine. The merge/recover products are GEMMs, so the pass is the same
@@ -68,7 +70,7 @@ public final class PMForward {
         var pingPong: [UnsafeMutablePointer<Float>] = []
         for (k, b) in compressed.enumerated() {
             let p = take(n)
-            for j in 0..<n { p[j] = 1 - b.tokenMask[j] }
+            for j in 0..<n { p[j] = model.recovery == .update ? 1 : 1 - b.tokenMask[j] }
             pm[b.block] = p
             if keepAllLayers {
                 mg[b.block] = take(batch * maxC * d)
@@ -122,8 +124,13 @@ public final class PMForward {
                     }
                 }
                 dense.blockForward(l, input: mg, tokens: ch, into: a, batch: b, workers: workers)
+                let update = model.recovery == .update
                 Parallel.chunks(b, workers: workers) { r in
                     for i in r {
+                        if update {
+                            let yi = a.res2 + i * ch * d, mi = UnsafePointer(mg + i * ch * d)
+                            for q in 0..<(ch * d) { yi[q] -= mi[q] }
+                        }
                         BLAS.sgemm(m: n, n: d, k: ch, a: rw, lda: ch, b: a.res2 + i * ch * d, ldb: d, beta: 1,
                                    c: out + i * n * d, ldc: d)
                     }

@@ -9,6 +9,8 @@ public final class PMModel: @unchecked Sendable {
     /// Per block: nil where the block runs densely.
     public private(set) var blocks: [PMBlock?]
     public var metadata: [String: String]
+    /// How compressed blocks restore the grid (metadata `recovery`; official when absent).
+    public var recovery: PMRecovery
 
     static let suffixes = ["attn.merge_matrix", "attn.recover_matrix", "attn.token_mask", "attn.bias"]
 
@@ -16,9 +18,10 @@ public final class PMModel: @unchecked Sendable {
         name.hasPrefix("blocks.") && suffixes.contains { name.hasSuffix("." + $0) }
     }
 
-    public init(dense: ViTModel, blocks: [PMBlock], metadata: [String: String] = [:]) throws {
+    public init(dense: ViTModel, blocks: [PMBlock], metadata: [String: String] = [:], recovery: PMRecovery = .official) throws {
         self.dense = dense
         self.metadata = metadata
+        self.recovery = recovery
         var per = [PMBlock?](repeating: nil, count: dense.config.depth)
         for b in blocks {
             try Self.check(b, dense.config, source: "plan")
@@ -62,7 +65,8 @@ public final class PMModel: @unchecked Sendable {
         guard !blocks.isEmpty else {
             throw EngineError("\(path) has no merge matrices (a dense model); compress it with `tokenscope compress` first")
         }
-        try self.init(dense: dense, blocks: blocks, metadata: file.metadata)
+        try self.init(dense: dense, blocks: blocks, metadata: file.metadata,
+                      recovery: try PMRecovery.from(metadata: file.metadata, path: path))
         // The layout (groups): the plan the file recorded (`plan_layout`; TokenScope's files), which
         // also tells kept-without-center from pruned and survives fine-tuning; otherwise read from
         // the matrices while they are still a plan's (one nonzero per column; official files).
@@ -188,6 +192,7 @@ public final class PMModel: @unchecked Sendable {
         meta["channels"] = "[" + channels.map(String.init).joined(separator: ", ") + "]"
         meta["merge_list"] = "[" + blocks.compactMap { $0?.block }.map(String.init).joined(separator: ", ") + "]"
         meta["head_dim"] = String(dense.config.headDim)
+        meta[PMRecovery.metadataKey] = recovery == .official ? nil : recovery.rawValue
         if let plan = plannedLayoutJSON { meta["plan_layout"] = plan }
         for k in ["mean", "std", "crop_pct", "labels"] where meta[k] == nil { meta[k] = dense.metadata[k] }
         var w = SafeTensorsWriter(metadata: meta)

@@ -4,10 +4,11 @@ import Engine
 /// are trainable (no weight decay: they encode the plan's structure, not generic weights), and so is
 /// every dense parameter unless `matricesOnly`.
 ///
-/// Backward through a compressed block (forward: out = R y + x * pass, y = block(M x)):
+/// Backward through a compressed block (forward: out = R y + x * pass, y = block(M x); with
+/// `PMRecovery.update`, pass = 1 and y = block(M x) - M x):
 ///
 ///     dR += dout y^T            dy = R^T dout
-///     dxm = block backward(dy)
+///     dxm = block backward(dy)  (update: minus dy, the gradient of the - M x term)
 ///     dM += dxm x^T             dx = M^T dxm + dout * pass
 public final class PMNetwork: TrainableNetwork {
     public let pm: PMModel
@@ -18,7 +19,7 @@ public final class PMNetwork: TrainableNetwork {
     let scratch: BackwardScratch
     let grads: Gradients
     let matrixGrads: Arena
-    let work: Arena  // dout and dx, [B, N, D] each
+    let work: Arena  // dout and dx, [B, N, D] each; dx holds dy first in update mode
     let batch: Int
 
     public init(model: PMModel, batch: Int, workers: Int, matricesOnly: Bool) {
@@ -94,7 +95,13 @@ public final class PMNetwork: TrainableNetwork {
                                c: sd.p + i * ch * d, ldc: d)
                 }
             }
+            let update = pm.recovery == .update
+            if update { dx.update(from: s.dresPointer, count: b * ch * d) }
             dense.blockBackward(l, input: xm, tokens: ch, layer: a, scratch: s, grads: g, batch: b, workers: workers, keyScores: false)
+            if update {
+                let dy = UnsafePointer(dx)
+                for q in 0..<(b * ch * d) { sd.p[q] -= dy[q] }
+            }
             // dM [C, N] += sum_b dxm_b [C, D] x_b^T: split the rows of dM.
             Parallel.chunks(ch, workers: workers) { rr in
                 for i in 0..<b {
