@@ -128,7 +128,7 @@ public final class ExplorerEngine: @unchecked Sendable {
             if s.scoreSource == .file, let filePlan {
                 pm = filePlan
                 note = "plan from the PM file (fixed)"
-                settings = [("plan", "from the PM file")]
+                settings = [("plan", "from the PM file"), ("recovery", pm.recovery.rawValue)]
             } else {
                 let useRanks: [[Double]]
                 if s.scoreSource == .calibrated, let ranks {
@@ -140,8 +140,9 @@ public final class ExplorerEngine: @unchecked Sendable {
                 }
                 let plan = try PMPlanner.plan(ranks: useRanks, config: c,
                                               options: .init(keep: s.keep, prune: s.prune, blocks: Array(0..<c.depth), grouping: .grid))
-                pm = try PMModel(dense: model, blocks: plan)
-                settings = [("keep", Self.fixed2(s.keep)), ("prune", Self.fixed2(s.prune)), ("grouping", "grid"),
+                // `compress`'s default recovery, so what the explorer shows is what `compress` would write.
+                pm = try PMModel(dense: model, blocks: plan, recovery: .update)
+                settings = [("keep", Self.fixed2(s.keep)), ("prune", Self.fixed2(s.prune)), ("grouping", "grid"), ("recovery", "update"),
                             ("scores", s.scoreSource.rawValue)]
             }
             let f = PMForward(model: pm, batch: 1)

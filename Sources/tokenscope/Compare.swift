@@ -78,7 +78,8 @@ struct Compare: ParsableCommand {
                 let pruneRate = prune ?? finetunedModel.flatMap { $0.metadata["prune"].flatMap(Double.init) } ?? 0.1
                 guard k + pruneRate <= 1 + 1e-9 else { throw EngineError("keep \(k) + prune \(pruneRate) is more than 1; pass --prune") }
                 let plan = try PMPlanner.plan(ranks: r, config: c, options: .init(keep: k, prune: pruneRate, blocks: Array(0..<c.depth), grouping: .grid))
-                let pm = try PMModel(dense: m, blocks: plan)
+                // Same recovery as the fine-tuned file, so the two rows differ only by fine-tuning.
+                let pm = try PMModel(dense: m, blocks: plan, recovery: finetunedModel?.recovery ?? .update)
                 entries.append(("pm-\(tag)", .pm(pm), pruneRate))
                 if let ft = finetunedModel { entries.append(("pm-\(tag)-finetuned", .pm(ft), pruneRate)) }
                 let target = pm.flopsPerImage

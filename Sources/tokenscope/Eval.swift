@@ -7,7 +7,7 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure top-1 accuracy and loss of a model on the Fashion-MNIST test images.",
         discussion: """
-        The model must take 1-channel images of the data's size (28x28); images are normalised with the mean/std in the model's metadata. Prints top-1 (percent), mean cross-entropy, GFLOPs per image and images/s. Prune and Merge files run compressed, and --method tome or evit runs that baseline on a dense file (see --method); GFLOPs are then shown for the dense and the compressed model, counted honestly (merge/recover, ToMe's matching and EViT's fusion included) and by the official Prune and Merge formula. --json prints one object with top1, loss, images, gflops_per_image (honest), gflops_official, gflops_dense, images_per_s, kind, method and tokens_per_block (tokens after each block, CLS included).
+        The model must take 1-channel images of the data's size (28x28); images are normalised with the mean/std in the model's metadata. Prints top-1 (percent), mean cross-entropy, GFLOPs per image and images/s. Prune and Merge files run compressed, and --method tome or evit runs that baseline on a dense file (see --method); GFLOPs are then shown for the dense and the compressed model, counted honestly (merge/recover, ToMe's matching and EViT's fusion included) and by the official Prune and Merge formula. --json prints one object with top1, loss, images, gflops_per_image (honest), gflops_official, gflops_dense, images_per_s, kind, method, tokens_per_block (tokens after each block, CLS included) and, for Prune and Merge files, recovery (official or update).
 
         Examples:
           tokenscope eval --model m.safetensors --method tome --r 8
@@ -40,14 +40,19 @@ struct Eval: ParsableCommand {
             guard c.numClasses >= 10 else { throw EngineError("\(model) has \(c.numClasses) classes; the data has 10") }
             let r = evaluate(any, on: test, limit: limit ?? test.count, batch: batch, threads: threads)
             let gflops = any.flopsPerImage / 1e9, official = any.officialFlops / 1e9, dense = c.flopsPerImage / 1e9
+            var recovery: String?
+            if case .pm(let p) = any { recovery = p.recovery.rawValue }
             if json {
-                print(try jsonLine(["top1": round3(r.top1), "loss": round3(r.loss), "images": r.images, "kind": any.kind,
-                                    "gflops_per_image": round3(gflops), "gflops_official": round3(official), "gflops_dense": round3(dense),
-                                    "images_per_s": round2(r.imagesPerSecond), "model": model, "method": any.method,
-                                    "tokens_per_block": any.tokenCounts.map(\.mlp)]))
+                var obj: [String: Any] = ["top1": round3(r.top1), "loss": round3(r.loss), "images": r.images, "kind": any.kind,
+                                          "gflops_per_image": round3(gflops), "gflops_official": round3(official), "gflops_dense": round3(dense),
+                                          "images_per_s": round2(r.imagesPerSecond), "model": model, "method": any.method,
+                                          "tokens_per_block": any.tokenCounts.map(\.mlp)]
+                if let recovery { obj["recovery"] = recovery }
+                print(try jsonLine(obj))
             } else {
                 print(String(format: "top-1 %.2f%%   loss %.4f   %d images   %.1f images/s", r.top1, r.loss, r.images, r.imagesPerSecond))
-                print(String(format: "GFLOPs/image %.3f (", gflops) + any.kind + String(format: "; dense %.3f)   official formula %.3f GMACs", dense, official))
+                print(String(format: "GFLOPs/image %.3f (", gflops) + any.kind + (recovery.map { ", \($0) recovery" } ?? "") +
+                      String(format: "; dense %.3f)   official formula %.3f GMACs", dense, official))
                 if any.method != "dense" { print("tokens after each block: " + any.tokenCounts.map { String($0.mlp) }.joined(separator: " ")) }
             }
         }

@@ -80,7 +80,7 @@ final class ShippedModelTests: XCTestCase {
     /// The shipped Prune and Merge models: each reproduces, on all 10,000 test images, the top-1 its
     /// metadata records (`test_top1`, measured by `finetune`; 0.05 points of slack, five images, for BLAS
     /// kernels that round differently), and fine-tuning beats the training-free model planned the same way
-    /// (same ranks, keep and prune) on the first 2,000 test images. The targets (keep 0.7 within 0.3
+    /// (same ranks, keep, prune and recovery) on the first 2,000 test images. The targets (keep 0.7 within 0.3
     /// points of dense, keep 0.6 within 0.6) are reported by `tokenscope table`, not asserted here: the
     /// one-epoch fine-tunes do not meet them yet (see the README).
     func testShippedPruneAndMergeModelsReproduceAndBeatTrainingFree() throws {
@@ -107,7 +107,8 @@ final class ShippedModelTests: XCTestCase {
             }
             let start = tmp.appendingPathComponent("\(name).start.safetensors").path
             let c = try CLI.run(["compress", "--model", Self.model, "--ranks", dir.appendingPathComponent("fmnist-vit.ranks.safetensors").path,
-                                 "--keep", meta["keep"] ?? "", "--prune", meta["prune"] ?? "", "--out", start])
+                                 "--keep", meta["keep"] ?? "", "--prune", meta["prune"] ?? "",
+                                 "--recovery", meta["recovery"] ?? "official", "--out", start])
             XCTAssertEqual(c.status, 0, c.stderr)
             let free = try top1(start, limit: 2000), tuned = try top1(path, limit: 2000)
             XCTAssertGreaterThan(tuned, free, "\(name): fine-tuned \(tuned) % against training-free \(free) % on 2,000 images")
