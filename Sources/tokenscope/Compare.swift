@@ -7,7 +7,7 @@ struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "One table on one model: dense, Prune and Merge (training-free and fine-tuned), ToMe and EViT at matching GFLOPs.",
         discussion: """
-        For each keep ratio, Prune and Merge is planned from the calibrated ranks (training-free) and, when the fine-tuned file exists (assets/models/fmnist-pm-k70.safetensors for keep 0.70, or --finetuned DIR), run as shipped; ToMe runs at the r and EViT at the keep rate (blocks 3, 6, 9) whose honest GFLOPs come closest to the training-free Prune and Merge model's. Columns: top-1 on the test images, GFLOPs per image (honest; official formula in GMACs), images/s at batch 1 and 32 measured in this run one model after the other on the same random input, and the mIoU of the spatial probe (see `tokenscope probe`) on the full grid each method gives back. --json prints one JSON array of rows.
+        For each keep ratio, Prune and Merge is planned from the calibrated ranks (training-free) and, when the fine-tuned file exists (assets/models/fmnist-pm-k70.safetensors for keep 0.70, or --finetuned DIR), run as shipped; ToMe runs at the r and EViT at the keep rate (blocks 3, 6, 9) whose honest GFLOPs come closest to the training-free Prune and Merge model's. Columns: top-1 on the test images, GFLOPs per image (honest; official formula in GMACs), images/s at batch 1 and 32 measured in this run one model after the other on the same random input (--rounds interleaved rounds, default 2, each speed the best of its rounds), and the mIoU of the spatial probe (see `tokenscope probe`) on the full grid each method gives back. --json prints one JSON array of rows.
         """
     )
 
@@ -21,6 +21,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Score only the first N test images.") var limit: Int?
     @Option(help: "Test images for the probe.") var probeImages: Int = 2000
     @Option(help: "Seconds of timing per model and batch size.") var seconds: Double = 3
+    @Option(help: "Timing rounds over all models; each speed is the best round.") var rounds: Int = 2
     @Option(help: "Worker threads.") var threads: Int = defaultThreads
     @Flag(help: "Print one JSON array.") var json = false
     @Option(help: "Also write the JSON array to this file (atomically), e.g. beside the Markdown table.") var jsonOut: String?
@@ -29,6 +30,7 @@ struct Compare: ParsableCommand {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         guard probeImages >= 1, probeImages <= 10000 else { throw ValidationError("--probe-images must be in 1...10000") }
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        guard rounds >= 1, rounds <= 20 else { throw ValidationError("--rounds must be in 1...20") }
         if let prune { guard prune >= 0, prune < 1 else { throw ValidationError("--prune must be in [0, 1)") } }
         _ = try parsedKeeps()
     }
@@ -98,13 +100,16 @@ struct Compare: ParsableCommand {
             var rows: [[String: Any]] = []
             var denseB32 = 0.0
             let probeIdx = Array(0..<min(probeImages, test.count))
-            for (name, any, pmPrune) in entries {
+            if !json { printError("timing \(entries.count) models, \(rounds) rounds...") }
+            let speeds = bestSpeeds(entries.map(\.model), seconds: seconds, rounds: rounds, threads: threads)
+            for (k, (name, any, pmPrune)) in entries.enumerated() {
                 if !json { printError("measuring \(name)...") }
                 var row: [String: Any] = ["method": name, "gflops_per_image": round3(any.flopsPerImage / 1e9),
                                           "gflops_official": round3(any.officialFlops / 1e9)]
                 if let pmPrune { row["prune"] = pmPrune }
                 row["top1"] = round2(evaluate(any, on: test, limit: limit ?? test.count, threads: threads).top1)
-                for b in [1, 32] { row["images_per_s_b\(b)"] = round2(imagesPerSecond(any, batch: b, seconds: seconds, threads: threads)) }
+                row["images_per_s_b1"] = round2(speeds[k].b1)
+                row["images_per_s_b32"] = round2(speeds[k].b32)
                 // Features through the model's own final norm (a fine-tuned file trains it), as `probe` reads them.
                 let conf = try ProbeRun.evaluate(p, any.runner(batch: 50), model: any.vit, data: test, indices: probeIdx, workers: threads)
                 row["probe_miou"] = round2(conf.miou)
