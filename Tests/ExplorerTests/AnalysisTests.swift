@@ -68,6 +68,8 @@ final class AnalysisTests: XCTestCase {
         let s = ExplorerState(depth: 4, imageCount: 1, hasCalibratedRanks: false, keep: 0.5, prune: 0.2)
         let a = try e.analyse(s)
         XCTAssertTrue(a.layers.allSatisfy { $0.tokensIn == 65 && $0.tokensOut == 65 && $0.tokensRun < 65 })
-        XCTAssertEqual(a.settings.map(\.key), ["keep", "prune", "grouping", "scores"])
+        XCTAssertEqual(a.settings.map(\.key), ["keep", "prune", "grouping", "recovery", "scores"])
+        // The explorer plans as `compress` does by default.
+        XCTAssertEqual(a.settings.first { $0.key == "recovery" }?.value, "update")
     }
 }
