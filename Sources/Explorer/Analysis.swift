@@ -142,7 +142,7 @@ public final class ExplorerEngine: @unchecked Sendable {
                                               options: .init(keep: s.keep, prune: s.prune, blocks: Array(0..<c.depth), grouping: .grid))
                 // `compress`'s default recovery, so what the explorer shows is what `compress` would write.
                 pm = try PMModel(dense: model, blocks: plan, recovery: .update)
-                settings = [("keep", Self.fixed2(s.keep)), ("prune", Self.fixed2(s.prune)), ("grouping", "grid"), ("recovery", "update"),
+                settings = [("keep", Self.fixed2(s.keep)), ("prune", Self.fixed2(s.prune)), ("grouping", "grid"), ("recovery", pm.recovery.rawValue),
                             ("scores", s.scoreSource.rawValue)]
             }
             let f = PMForward(model: pm, batch: 1)
