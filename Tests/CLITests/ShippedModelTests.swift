@@ -82,7 +82,7 @@ final class ShippedModelTests: XCTestCase {
     /// kernels that round differently), and fine-tuning beats the training-free model planned the same way
     /// (same ranks, keep, prune and recovery) on the first 2,000 test images. The targets (keep 0.7 within 0.3
     /// points of dense, keep 0.6 within 0.6) are reported by `tokenscope table`, not asserted here: the
-    /// one-epoch fine-tunes do not meet them yet (see the README).
+    /// shipped fine-tunes do not meet them yet (see the README).
     func testShippedPruneAndMergeModelsReproduceAndBeatTrainingFree() throws {
         try requireModel()
         let dir = CLI.root.appendingPathComponent("assets/models")
