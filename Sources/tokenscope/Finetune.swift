@@ -73,6 +73,11 @@ struct Finetune: ParsableCommand {
             for k in ["train_settings", "train_state", "adamw_step"] { meta[k] = nil }
             meta["matrices_only"] = network.matricesOnly ? "true" : "false"
             meta["teacher"] = teacher
+            // The command that started the run, kept through resumes (the checkpoint carries it), so the
+            // shipped file says how it was made rather than how it was last restarted.
+            if !job.resume || meta["finetune_command"] == nil {
+                meta["finetune_command"] = "tokenscope " + CommandLine.arguments.dropFirst().joined(separator: " ")
+            }
             let finished = try TrainingLoop.run(trainer, checkpoint: ckpt, log: logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
                                                 banner: "fine-tuning \(network.matricesOnly ? "merge/recover matrices" : "all parameters") of a model running \(pm.channels.map(String.init).joined(separator: " ")) tokens per block") {
@@ -87,7 +92,6 @@ struct Finetune: ParsableCommand {
                 final["test_top1"] = String(format: "%.2f", e.top1)
                 final["test_images"] = String(e.images)
             }
-            final["finetune_command"] = "tokenscope " + CommandLine.arguments.dropFirst().joined(separator: " ")
             final["finetune_settings"] = String(decoding: try JSONEncoder().encode(trainer.settings), as: UTF8.self)
             try pm.save(to: job.out, metadata: final)
             print("wrote \(job.out)" + (final["test_top1"].map { " (test top-1 \($0)%)" } ?? ""))

@@ -56,7 +56,11 @@ struct Train: ParsableCommand {
                 s.labelSmoothing = job.smoothing; s.seed = job.seed
                 trainer = Trainer(model: model, data: maker, settings: s, workers: job.threads)
             }
-            let meta = Self.modelMetadata(mean: stats.mean, std: stats.std)
+            var meta = Self.modelMetadata(mean: stats.mean, std: stats.std)
+            // The command that started the run, kept through resumes (the checkpoint carries it).
+            let thisCommand = "tokenscope " + CommandLine.arguments.dropFirst().joined(separator: " ")
+            let startCommand = job.resume ? (try? SafeTensorsFile(path: job.checkpointPath))?.metadata["training_command"] : nil
+            meta["training_command"] = startCommand ?? thisCommand
             let c = trainer.model.config
             let finished = try TrainingLoop.run(trainer, checkpoint: job.checkpointPath, log: job.logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
@@ -71,7 +75,6 @@ struct Train: ParsableCommand {
                 final["test_top1"] = String(format: "%.2f", e.top1)
                 final["test_images"] = String(e.images)
             }
-            final["training_command"] = "tokenscope " + CommandLine.arguments.dropFirst().joined(separator: " ")
             final["train_settings"] = String(decoding: try JSONEncoder().encode(trainer.settings), as: UTF8.self)
             try trainer.model.save(to: job.out, metadata: final, replacing: true)
             _ = logFile.write(["event": "done", "out": job.out, "test_top1": final["test_top1"] ?? "n/a"])

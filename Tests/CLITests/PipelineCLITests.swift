@@ -68,8 +68,15 @@ final class PipelineCLITests: XCTestCase {
         let first = try run(ft + ["--train-images", "300", "--max-steps", "4"])
         XCTAssertTrue(first.stdout.contains("stopped after 4 steps"), first.stdout)
         XCTAssertTrue(first.stderr.contains("step 0/12"), first.stderr)
+        // A training checkpoint evaluates as the model it holds (the optimizer moments are skipped).
+        let mid = try json(try run(["eval", "--model", "\(dir)/pm-ft.ckpt.safetensors", "--data", data, "--json"]))
+        XCTAssertEqual(mid["kind"] as? String, "prune-and-merge")
+        XCTAssertEqual(mid["images"] as? Int, 200)
         let second = try run(ft + ["--resume"])
         XCTAssertTrue(second.stderr.contains("step 4/12"), second.stderr)
+        // The shipped file records the command that started the run, not the one that resumed it.
+        let made = try SafeTensorsFile(path: "\(dir)/pm-ft.safetensors").metadata["finetune_command"] ?? ""
+        XCTAssertTrue(made.contains("--max-steps 4") && !made.contains("--resume"), made)
         let tuned = try json(try run(["eval", "--model", "\(dir)/pm-ft.safetensors", "--data", data, "--json"]))
         XCTAssertEqual(tuned["kind"] as? String, "prune-and-merge")
         XCTAssertGreaterThanOrEqual(tuned["top1"] as? Double ?? 0, (pm["top1"] as? Double ?? 0) - 5)
