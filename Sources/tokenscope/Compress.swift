@@ -18,8 +18,8 @@ struct Compress: ParsableCommand {
     @Option(help: "Fraction of patches per block that become group centers (0 < keep < 1).") var keep: Double
     @Option(help: "Fraction of patches per block pruned (skip the block).") var prune: Double = 0.1
     @Option(help: "Blocks to compress, e.g. 0-11 or 2,4,6 (default all).") var blocks: String?
-    @Option(help: "Grouping: grid (default) or official.") var grouping: String = "grid"
-    @Option(help: "Recovery: update (default; tokens keep their own features, the block's update is restored) or official (kept tokens replaced by recover @ block output).") var recovery: String = "update"
+    @Option(help: "Grouping: grid (groups stay inside one grid row) or official (the official code, quirks included).") var grouping: PMPlanner.Grouping = .grid
+    @Option(help: "Recovery: update (tokens keep their own features, the block's update is restored) or official (kept tokens replaced by recover @ block output).") var recovery: PMRecovery = .update
     @Option(help: "Centers per compressed block, comma-separated, instead of the global keep threshold.") var keepPerBlock: String?
     @Option(help: "Output PM model (safetensors).") var out: String
     @Option(help: "Worker threads.") var threads: Int = defaultThreads
@@ -29,8 +29,6 @@ struct Compress: ParsableCommand {
         guard prune >= 0, prune < 1 else { throw ValidationError("--prune must be in [0, 1)") }
         guard keep + prune <= 1 else { throw ValidationError("--keep + --prune must not exceed 1") }
         guard (ranks == nil) != (data == nil) else { throw ValidationError("give exactly one of --ranks FILE and --data DIR") }
-        guard PMPlanner.Grouping(rawValue: grouping) != nil else { throw ValidationError("--grouping must be grid or official") }
-        guard PMRecovery(rawValue: recovery) != nil else { throw ValidationError("--recovery must be update or official") }
     }
 
     func run() throws {
@@ -52,18 +50,18 @@ struct Compress: ParsableCommand {
                     maker.fill(indices: order[start..<(start + k)], into: img, labels: lab, augment: nil, rng: &unused)
                 }.seqRanks
             }
-            var o = PMPlanner.Options(keep: keep, prune: prune, blocks: blockList, grouping: PMPlanner.Grouping(rawValue: grouping) ?? .grid)
+            var o = PMPlanner.Options(keep: keep, prune: prune, blocks: blockList, grouping: grouping)
             if let keepPerBlock {
                 let v = keepPerBlock.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
                 guard v.allSatisfy({ $0 != nil }) else { throw EngineError("--keep-per-block wants comma-separated integers") }
                 o.keepPerBlock = v.compactMap { $0 }
             }
             let plan = try PMPlanner.plan(ranks: r, config: c, options: o)
-            let pm = try PMModel(dense: m, blocks: plan, recovery: PMRecovery(rawValue: recovery) ?? .update)
+            let pm = try PMModel(dense: m, blocks: plan, recovery: recovery)
             var meta = m.metadata
             for k in ["train_settings", "train_state", "adamw_step", "training_command", "test_top1", "test_images"] { meta[k] = nil }
             meta["blocks"] = "[" + blockList.map(String.init).joined(separator: ", ") + "]"
-            meta["keep"] = String(keep); meta["prune"] = String(prune); meta["grouping"] = grouping
+            meta["keep"] = String(keep); meta["prune"] = String(prune); meta["grouping"] = grouping.rawValue
             meta["source"] = model
             meta["ranks"] = ranks ?? "computed from \(data ?? "") (\(images) images)"
             try pm.save(to: out, metadata: meta)
@@ -89,3 +87,8 @@ struct Compress: ParsableCommand {
         return out.sorted()
     }
 }
+
+// The plan's choices parse straight from the command line: --help lists their values and a wrong one
+// is refused with them.
+extension PMPlanner.Grouping: ExpressibleByArgument {}
+extension PMRecovery: ExpressibleByArgument {}

@@ -124,6 +124,8 @@ final class PipelineCLITests: XCTestCase {
                                         "--keep", "1.5", "--out", "\(dir)/x.safetensors"]), ["--keep must be in (0, 1)"])
         assertCleanFailure(try CLI.run(["compress", "--model", "\(dir)/dense.safetensors", "--ranks", "\(dir)/ranks.safetensors",
                                         "--keep", "0.7", "--prune", "0.4", "--out", "\(dir)/x.safetensors"]), ["must not exceed 1"])
+        assertCleanFailure(try CLI.run(["compress", "--model", "\(dir)/dense.safetensors", "--ranks", "\(dir)/ranks.safetensors",
+                                        "--keep", "0.7", "--grouping", "rows", "--out", "\(dir)/x.safetensors"]), ["'official' and 'grid'"])
         // A PM file whose matrices do not fit the model: the fixture's matrices on this model's shapes.
         assertCleanFailure(try CLI.run(["eval", "--model", CLI.fixture("pm-p8.safetensors"), "--data", data]), ["takes 3x64x64"])
         assertCleanFailure(try CLI.run(["train", "--data", "/nonexistent", "--out", "\(dir)/y.safetensors"]), ["/nonexistent"])
