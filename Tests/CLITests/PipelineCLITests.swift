@@ -50,6 +50,13 @@ final class PipelineCLITests: XCTestCase {
                      "--lr", "1e-4", "--warmup", "0", "--init", "\(dir)/dense.safetensors", "--out", "\(dir)/dense-more.safetensors",
                      "--test-images", "200"])
         let more = try json(try run(["eval", "--model", "\(dir)/dense-more.safetensors", "--data", data, "--json"]))
+        // A training run stopped and resumed records the command that started it.
+        let short = ["train", "--data", data, "--epochs", "1", "--config", "dim=16,depth=3,heads=2,patch=2", "--batch-size", "50",
+                     "--out", "\(dir)/short.safetensors", "--test-images", "0"]
+        _ = try run(short + ["--max-steps", "3"])
+        _ = try run(short + ["--resume"])
+        let started = try SafeTensorsFile(path: "\(dir)/short.safetensors").metadata["training_command"] ?? ""
+        XCTAssertTrue(started.contains("--max-steps 3") && !started.contains("--resume"), started)
         XCTAssertGreaterThanOrEqual(more["top1"] as? Double ?? 0, (dense["top1"] as? Double ?? 0) - 5)
         assertCleanFailure(try CLI.run(["train", "--data", data, "--epochs", "1", "--config", "dim=32,depth=3,heads=2,patch=2",
                                         "--init", "\(dir)/dense.safetensors", "--out", "\(dir)/z.safetensors"]), ["another architecture"])
