@@ -26,12 +26,11 @@ public enum AnyModel {
     public init(path: String, heads: Int? = nil, method: Method = .auto) throws {
         let file = try SafeTensorsFile(path: path)
         let isPM = file.names.contains(where: PMModel.isPMTensor)
-        let optimizerState: (String) -> Bool = { $0.hasPrefix("adamw.") }
         switch (method, isPM) {
         case (.auto, true), (.pm, _):
-            self = .pm(try PMModel(path: path, heads: heads, ignoring: optimizerState))
+            self = .pm(try PMModel(path: path, heads: heads, ignoring: Trainer.isOptimizerState))
         case (.auto, false), (.dense, false), (.tome, false), (.evit, false):
-            self = try AnyModel(dense: try ViTModel(file: file, heads: heads, ignoring: optimizerState), method: method)
+            self = try AnyModel(dense: try ViTModel(file: file, heads: heads, ignoring: Trainer.isOptimizerState), method: method)
         case (.dense, true), (.tome, true), (.evit, true):
             throw EngineError("\(path) is a Prune and Merge file (it runs as --method pm); --method dense, tome and evit run dense model files")
         }

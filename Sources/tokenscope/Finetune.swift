@@ -48,7 +48,7 @@ struct Finetune: ParsableCommand {
                 let file = try SafeTensorsFile(path: ckpt)
                 let (settings, _, _) = try Trainer.checkpointInfo(file)
                 let train = settings.trainImages.map { fullTrain.prefix($0) } ?? fullTrain
-                pm = try PMModel(path: ckpt, ignoring: { $0.hasPrefix("adamw.") })
+                pm = try PMModel(path: ckpt, ignoring: Trainer.isOptimizerState)
                 let only = file.metadata["matrices_only"] == "true"
                 network = PMNetwork(model: pm, batch: settings.batchSize, workers: job.threads, matricesOnly: only)
                 try Self.checkTeacher(teacherModel, pm)
@@ -73,11 +73,7 @@ struct Finetune: ParsableCommand {
             for k in ["train_settings", "train_state", "adamw_step"] { meta[k] = nil }
             meta["matrices_only"] = network.matricesOnly ? "true" : "false"
             meta["teacher"] = teacher
-            // The command that started the run, kept through resumes (the checkpoint carries it), so the
-            // shipped file says how it was made rather than how it was last restarted.
-            if !job.resume || meta["finetune_command"] == nil {
-                meta["finetune_command"] = "tokenscope " + CommandLine.arguments.dropFirst().joined(separator: " ")
-            }
+            meta["finetune_command"] = job.startingCommand(recorded: meta["finetune_command"])
             let finished = try TrainingLoop.run(trainer, checkpoint: ckpt, log: logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
                                                 banner: "fine-tuning \(network.matricesOnly ? "merge/recover matrices" : "all parameters") of a model running \(pm.channels.map(String.init).joined(separator: " ")) tokens per block") {

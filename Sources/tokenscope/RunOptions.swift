@@ -27,6 +27,13 @@ struct RunOptions: ParsableArguments {
     var checkpointPath: String { checkpoint ?? Self.sibling(out, ".ckpt.safetensors") }
     var logPath: String { log ?? Self.sibling(out, ".log.jsonl") }
 
+    /// The command line that started this run: on --resume the one the checkpoint recorded (`recorded`, read
+    /// from its metadata), so the finished file says how it was made rather than how it was last restarted;
+    /// otherwise this one.
+    func startingCommand(recorded: String?) -> String {
+        (resume ? recorded : nil) ?? "tokenscope " + CommandLine.arguments.dropFirst().joined(separator: " ")
+    }
+
     static func sibling(_ path: String, _ suffix: String) -> String {
         (path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) : path) + suffix
     }

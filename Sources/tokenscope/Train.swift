@@ -57,10 +57,7 @@ struct Train: ParsableCommand {
                 trainer = Trainer(model: model, data: maker, settings: s, workers: job.threads)
             }
             var meta = Self.modelMetadata(mean: stats.mean, std: stats.std)
-            // The command that started the run, kept through resumes (the checkpoint carries it).
-            let thisCommand = "tokenscope " + CommandLine.arguments.dropFirst().joined(separator: " ")
-            let startCommand = job.resume ? (try? SafeTensorsFile(path: job.checkpointPath))?.metadata["training_command"] : nil
-            meta["training_command"] = startCommand ?? thisCommand
+            meta["training_command"] = job.startingCommand(recorded: trainer.model.metadata["training_command"])
             let c = trainer.model.config
             let finished = try TrainingLoop.run(trainer, checkpoint: job.checkpointPath, log: job.logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,

@@ -218,6 +218,10 @@ public final class Trainer {
 
     // MARK: - Checkpoints
 
+    /// Whether a checkpoint tensor is optimizer state (`adamw.m.<name>`, `adamw.v.<name>`) rather than
+    /// part of the model; loaders skip these to read a checkpoint as the model it holds.
+    public static func isOptimizerState(_ name: String) -> Bool { name.hasPrefix("adamw.") }
+
     /// The model's tensors, AdamW moments per trainable tensor (`adamw.m.<name>`, `adamw.v.<name>`),
     /// and the settings and state as JSON metadata; written atomically.
     public func saveCheckpoint(to path: String, extraMetadata: [String: String] = [:]) throws {
@@ -278,7 +282,7 @@ public final class Trainer {
     public static func resume(from path: String, data: BatchMaker, workers: Int = 2) throws -> Trainer {
         let file = try SafeTensorsFile(path: path)
         let (settings, _, _) = try checkpointInfo(file)
-        let model = try ViTModel(file: file, ignoring: { $0.hasPrefix("adamw.") })
+        let model = try ViTModel(file: file, ignoring: isOptimizerState)
         return try resume(from: file, network: DenseNetwork(model: model, batch: settings.batchSize, workers: workers),
                           data: data, workers: workers)
     }
