@@ -44,7 +44,7 @@ public final class ReducedForward {
         let c = model.config, d = c.dim, n = c.tokens
         let counts = reducer.tokenCounts
         let workers = max(1, workers)
-        if workers > 1 { BLAS.threads = 1 }
+        BLAS.useOneThreadPerWorker()
         model.embed(acts, images: images, batch: b, workers: workers)
         tracker.reset(batch: b)
         reducer.reset(batch: b)

@@ -54,7 +54,6 @@ struct Bench: ParsableCommand {
             case (.pm, .forward), (.tome, .forward), (.evit, .forward):
                 let runner = any.runner(batch: batch)
                 let input = BenchRunner.randomInput(count: batch * c.channels * c.imageSize * c.imageSize)
-                if threads == 1 { BLAS.threads = 1 }
                 result = input.withUnsafeBufferPointer { x in
                     BenchRunner.measure(batch: batch, seconds: seconds) { runner.forward(images: x.baseAddress!, batch: batch, workers: threads) }
                 }

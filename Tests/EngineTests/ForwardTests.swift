@@ -73,4 +73,18 @@ final class ForwardTests: XCTestCase {
         let second = model.forward(images: Array(input[(3 * 32 * 32)...]), batch: 1).logits.data
         XCTAssertLessThanOrEqual(maxAbsDiff(Array(both[10...]), second), 1e-6)
     }
+
+    /// `--threads 1` means one core: a single-worker pass must not leave a 2-thread GEMM behind it
+    /// (two fine-tunes side by side with --threads 1 each ran 4 threads on 2 cores, half the time in
+    /// the kernel spinning).
+    func testOneWorkerRunsOneBLASThread() throws {
+        let model = try ViTModel(path: Fixtures.path("vit-s8.safetensors"))
+        let input = try Fixtures.file("vit-s8.reference.safetensors").floats("input")
+        let before = BLAS.threads
+        defer { BLAS.threads = before }
+        BLAS.threads = 2
+        XCTAssertEqual(BLAS.threads, 2, "this OpenBLAS build cannot run 2 threads, so the test would not test anything")
+        _ = model.forward(images: input, batch: 2, workers: 1)
+        XCTAssertEqual(BLAS.threads, 1)
+    }
 }

@@ -101,7 +101,7 @@ public final class PMForward {
         precondition(b <= batch, "PMForward: batch \(b) > \(batch)")
         let dense = model.dense, c = dense.config, n = c.tokens, d = c.dim
         let workers = max(1, workers)
-        if workers > 1 { BLAS.threads = 1 }
+        BLAS.useOneThreadPerWorker()
         dense.embed(acts, images: images, batch: b, workers: workers)
         var x = UnsafePointer(acts.x0)
         for l in 0..<c.depth {

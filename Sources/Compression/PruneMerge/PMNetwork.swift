@@ -63,7 +63,7 @@ public final class PMNetwork: TrainableNetwork {
         let n = c.tokens, d = c.dim
         let g: Gradients? = matricesOnly ? nil : grads
         let workers = max(1, workers)
-        if workers > 1 { BLAS.threads = 1 }
+        BLAS.useOneThreadPerWorker()
         guard let last = f.blockOutputs[c.depth - 1] else { return }
         dense.headBackward(f.acts, last: last, tokens: n, scratch: s, grads: g, dlogits: dlogits, batch: b)
         let dOut = work.base, dx = work.base + batch * n * d

@@ -67,7 +67,7 @@ extension ViTModel {
         precondition(b <= acts.batch && b <= s.batch, "backward: batch larger than the buffers")
         let c = config
         let workers = min(max(1, workers), s.maxWorkers)
-        if workers > 1 { BLAS.threads = 1 }
+        BLAS.useOneThreadPerWorker()
         let t = c.tokens
         headBackward(acts, last: acts.layers[c.depth - 1].res2, tokens: t, scratch: s, grads: grads, dlogits: dlogits, batch: b)
         for l in stride(from: c.depth - 1, through: 0, by: -1) {

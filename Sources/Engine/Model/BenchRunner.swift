@@ -31,7 +31,6 @@ public enum BenchRunner {
         let grads = work == .train ? Gradients(model: model) : nil
         var probs = [Float](repeating: 0, count: batch * k), dlogits = probs
         var scores = [Float](repeating: 0, count: c.depth * c.numPatches)
-        if threads == 1 { BLAS.threads = 1 }
         return input.withUnsafeBufferPointer { buf in
             let x = buf.baseAddress!
             func once() {

@@ -62,7 +62,7 @@ extension ViTModel {
                         afterBlock: ((Int, Activations.Layer) -> Void)? = nil) {
         precondition(b <= acts.batch && acts.config == config, "forward: activations sized for another model or batch")
         let workers = max(1, workers)
-        if workers > 1 { BLAS.threads = 1 }
+        BLAS.useOneThreadPerWorker()
         embed(acts, images: images, batch: b, workers: workers)
         for l in 0..<config.depth {
             blockForward(l, input: acts.input(ofLayer: l), tokens: config.tokens, into: acts.layers[l], batch: b, workers: workers)

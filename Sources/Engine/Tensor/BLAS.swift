@@ -70,6 +70,14 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Called by every engine pass before its first GEMM. The engine runs its own workers over rows,
+    /// heads or images and calls a 1-thread GEMM inside each: 2-thread BLAS inside 2 workers puts 4
+    /// threads on 2 cores, and with a single worker the caller asked for one core (`--threads 1`, e.g.
+    /// two fine-tunes side by side), which a 2-thread GEMM would overrun.
+    public static func useOneThreadPerWorker() {
+        if threads != 1 { threads = 1 }
+    }
+
     static func cpuFlags() -> Set<String> {
         guard let f = fopen("/proc/cpuinfo", "r") else { return [] }
         defer { fclose(f) }
