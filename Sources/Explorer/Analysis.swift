@@ -38,13 +38,15 @@ public struct Analysis: @unchecked Sendable {
         public var image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource
         public var method: ExplorerState.Method
         public var tomeR: Int?, evitBlocks: [Int]?
+        public var grouping: PMPlanner.Grouping, recovery: PMRecovery
         public init(image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource, method: ExplorerState.Method = .pruneMerge,
-                    tomeR: Int? = nil, evitBlocks: [Int]? = nil) {
+                    tomeR: Int? = nil, evitBlocks: [Int]? = nil, grouping: PMPlanner.Grouping = .grid, recovery: PMRecovery = .update) {
             self.image = image; self.keep = keep; self.prune = prune; self.source = source; self.method = method
-            self.tomeR = tomeR; self.evitBlocks = evitBlocks
+            self.tomeR = tomeR; self.evitBlocks = evitBlocks; self.grouping = grouping; self.recovery = recovery
         }
         public init(_ s: ExplorerState) {
-            self.init(image: s.image, keep: s.keep, prune: s.prune, source: s.scoreSource, method: s.method, tomeR: s.tomeR, evitBlocks: s.evitBlocks)
+            self.init(image: s.image, keep: s.keep, prune: s.prune, source: s.scoreSource, method: s.method, tomeR: s.tomeR, evitBlocks: s.evitBlocks,
+                      grouping: s.grouping, recovery: s.recovery)
         }
     }
     public struct Layer: Sendable {
@@ -139,10 +141,10 @@ public final class ExplorerEngine: @unchecked Sendable {
                     note = "plan from this image's live scores (adaptive)"
                 }
                 let plan = try PMPlanner.plan(ranks: useRanks, config: c,
-                                              options: .init(keep: s.keep, prune: s.prune, blocks: Array(0..<c.depth), grouping: .grid))
-                // `compress`'s default recovery, so what the explorer shows is what `compress` would write.
-                pm = try PMModel(dense: model, blocks: plan, recovery: .update)
-                settings = [("keep", Self.fixed2(s.keep)), ("prune", Self.fixed2(s.prune)), ("grouping", "grid"), ("recovery", pm.recovery.rawValue),
+                                              options: .init(keep: s.keep, prune: s.prune, blocks: Array(0..<c.depth), grouping: s.grouping))
+                // `compress` with the same --grouping and --recovery would write this plan.
+                pm = try PMModel(dense: model, blocks: plan, recovery: s.recovery)
+                settings = [("keep", Self.fixed2(s.keep)), ("prune", Self.fixed2(s.prune)), ("grouping", s.grouping.rawValue), ("recovery", pm.recovery.rawValue),
                             ("scores", s.scoreSource.rawValue)]
             }
             let f = PMForward(model: pm, batch: 1)

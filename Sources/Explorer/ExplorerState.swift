@@ -1,3 +1,5 @@
+import Compression
+
 /// Everything the explorer shows that the user chooses, and how keys change it: a pure reducer
 /// (state + key -> state + effects), tested without a terminal.
 public struct ExplorerState: Equatable, Sendable {
@@ -26,6 +28,12 @@ public struct ExplorerState: Equatable, Sendable {
     public var view: View = .states
     public var scoreSource: ScoreSource = .calibrated
     public var method: Method = .pruneMerge
+    /// How Prune and Merge plans made from scores group their kept tokens (`g` toggles): `grid` keeps
+    /// groups inside a grid row, `official` reproduces the official code, its row quirk included.
+    public var grouping: PMPlanner.Grouping = .grid
+    /// How compressed blocks restore the grid (`u` toggles): `update` keeps every token's own
+    /// features, `official` replaces kept tokens by recover @ block output (README, "Recovery").
+    public var recovery: PMRecovery = .update
     public var image = 0
     public var showHelp = false
     /// The patch clicked with the mouse (row-major, from 0): the panel shows its state, group,
@@ -46,16 +54,19 @@ public struct ExplorerState: Equatable, Sendable {
     public let hasCalibratedRanks: Bool
     /// Whether a Prune and Merge file's own plan is available (`--pm`).
     public let hasFilePlan: Bool
-    let initial: (keep: Double, prune: Double)
+    let initial: (keep: Double, prune: Double, grouping: PMPlanner.Grouping, recovery: PMRecovery)
 
-    public init(depth: Int, imageCount: Int, hasCalibratedRanks: Bool, hasFilePlan: Bool = false, keep: Double = 0.7, prune: Double = 0.1) {
+    public init(depth: Int, imageCount: Int, hasCalibratedRanks: Bool, hasFilePlan: Bool = false, keep: Double = 0.7, prune: Double = 0.1,
+                grouping: PMPlanner.Grouping = .grid, recovery: PMRecovery = .update) {
         self.depth = max(1, depth)
         self.imageCount = max(1, imageCount)
         self.hasCalibratedRanks = hasCalibratedRanks
         self.hasFilePlan = hasFilePlan
         self.keep = keep
         self.prune = prune
-        initial = (keep, prune)
+        self.grouping = grouping
+        self.recovery = recovery
+        initial = (keep, prune, grouping, recovery)
         scoreSource = Self.firstSource(hasFilePlan, hasCalibratedRanks)
     }
 
@@ -67,7 +78,8 @@ public struct ExplorerState: Equatable, Sendable {
     public static func == (a: ExplorerState, b: ExplorerState) -> Bool {
         a.layer == b.layer && a.keep == b.keep && a.prune == b.prune && a.view == b.view && a.scoreSource == b.scoreSource &&
             a.method == b.method && a.image == b.image && a.showHelp == b.showHelp && a.quit == b.quit && a.status == b.status &&
-            a.selectedPatch == b.selectedPatch && a.tomeR == b.tomeR && a.evitBlocks == b.evitBlocks
+            a.selectedPatch == b.selectedPatch && a.tomeR == b.tomeR && a.evitBlocks == b.evitBlocks &&
+            a.grouping == b.grouping && a.recovery == b.recovery
     }
 
     public enum Key: Equatable, Sendable {
@@ -147,11 +159,12 @@ public struct ExplorerState: Equatable, Sendable {
             let all = Method.allCases
             method = all[((all.firstIndex(of: method) ?? 0) + 1) % all.count]
             return [.recompute]
+        case .char("g"), .char("u"): return togglePlanMode(key)
         case .char("n"): image = (image + 1) % imageCount; return [.recompute]
         case .char("p"): image = (image - 1 + imageCount) % imageCount; return [.recompute]
         case .char("e"): return [.export]
         case .char("r"):
-            layer = 0; keep = initial.keep; prune = initial.prune; view = .states; method = .pruneMerge; selectedPatch = nil
+            layer = 0; keep = initial.keep; prune = initial.prune; grouping = initial.grouping; recovery = initial.recovery; view = .states; method = .pruneMerge; selectedPatch = nil
             scoreSource = Self.firstSource(hasFilePlan, hasCalibratedRanks)
             status = "reset"
             return [.recompute]
@@ -162,6 +175,30 @@ public struct ExplorerState: Equatable, Sendable {
         case .escape: selectedPatch = nil; return [.redraw]
         default: return []
         }
+    }
+
+    /// `g` (grouping) and `u` (recovery): they shape plans made from scores. A PM file's plan has its
+    /// own, and ToMe and EViT have neither.
+    mutating func togglePlanMode(_ key: Key) -> [Effect] {
+        let what = key == .char("g") ? "grouping" : "recovery"
+        guard method == .pruneMerge else {
+            status = "\(what) is Prune and Merge's (m switches method)"
+            return [.redraw]
+        }
+        guard scoreSource != .file else {
+            status = "the PM file fixes its \(what); s: plan from scores, where g and u apply"
+            return [.redraw]
+        }
+        if key == .char("g") {
+            grouping = grouping == .grid ? .official : .grid
+            status = grouping == .grid ? "grouping grid: groups stay inside one grid row"
+                : "grouping official: as the official code (groups can wrap into the next row)"
+        } else {
+            recovery = recovery == .update ? .official : .update
+            status = recovery == .update ? "recovery update: tokens keep their own features, the block's update is added"
+                : "recovery official: kept tokens are replaced by recover @ block output"
+        }
+        return [.recompute]
     }
 
     /// Keep ratio in [0.05, 0.95], never above 1 - prune (the prune rate gives way).
@@ -189,6 +226,7 @@ public struct ExplorerState: Equatable, Sendable {
         ("[ ]", "prune rate +/- 0.05"),
         ("v Tab", "next view: states, scores, groups, restore error"),
         ("s", "plan source: PM file / calibrated ranks / this image (live)"),
+        ("g u", "grouping grid / official, recovery update / official"),
         ("m", "method: Prune and Merge, ToMe, EViT (same keep ratio)"),
         ("n p", "next / previous image"),
         ("e", "export the patch maps of all layers as text"),

@@ -174,7 +174,12 @@ public struct Renderer {
         }
         line("layer \(s.layer + 1)/\(s.depth)   view: \(s.view.rawValue)", attrs: .bold)
         switch s.method {
-        case .pruneMerge: line(String(format: "PM keep %.2f prune %.2f grid plan: ", s.keep, s.prune) + s.scoreSource.rawValue)
+        case .pruneMerge where s.scoreSource == .file:
+            let recovery = a?.settings.first { $0.key == "recovery" }?.value
+            line("PM plan: from the file" + (recovery.map { "  recovery \($0)" } ?? ""))
+        case .pruneMerge:
+            line(String(format: "PM keep %.2f prune %.2f  plan: ", s.keep, s.prune) + s.scoreSource.rawValue)
+            line("   grouping \(s.grouping.rawValue)  recovery \(s.recovery.rawValue)")
         case .tome: line(String(format: "ToMe  keep %.2f  (r %d per block)", s.keep, s.tomeR ?? ExplorerEngine.tomeR(keep: s.keep, config: config)))
         case .evit: line(String(format: "EViT  keep %.2f  (keep rate)", s.keep))
         }

@@ -8,7 +8,7 @@ import TerminalUI
 struct Explore: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Open the explorer: which tokens each layer prunes, merges and restores (the default command).",
-        discussion: "With no arguments it opens the shipped Fashion-MNIST model on the sample images in assets/images. Keys: left/right (h/l) layer, up/down (k/j) keep ratio, [ and ] prune rate, v or Tab view, s plan source, m method (Prune and Merge, ToMe, EViT), n/p image, e export, r reset, ? help, q quit; a mouse click on a patch shows its state in every layer. When stdout is not a terminal, or TERM is unset or dumb, it prints the text patch map of the first image instead."
+        discussion: "With no arguments it opens the shipped Fashion-MNIST model on the sample images in assets/images. Keys: left/right (h/l) layer, up/down (k/j) keep ratio, [ and ] prune rate, v or Tab view, s plan source, g grouping (grid/official), u recovery (update/official), m method (Prune and Merge, ToMe, EViT), n/p image, e export, r reset, ? help, q quit; a mouse click on a patch shows its state in every layer. When stdout is not a terminal, or TERM is unset or dumb, it prints the text patch map of the first image instead."
     )
 
     @Argument(help: "PNG images to explore (default: the shipped samples).") var images: [String] = []

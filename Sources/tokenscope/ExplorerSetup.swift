@@ -11,6 +11,8 @@ struct ExplorerOptions: ParsableArguments {
     @Option(help: "A Prune and Merge file: show its own plan (the model is its dense part; s switches to planning from scores).") var pm: String?
     @Option(help: "Initial keep ratio.") var keep: Double = 0.7
     @Option(help: "Initial prune rate.") var prune: Double = 0.1
+    @Option(help: "Initial grouping of plans made from scores: grid or official (key g toggles).") var grouping: PMPlanner.Grouping = .grid
+    @Option(help: "Initial recovery of plans made from scores: update or official (key u toggles).") var recovery: PMRecovery = .update
     @Option(help: "Worker threads.") var threads: Int = defaultThreads
 
     func validate() throws {
@@ -43,7 +45,7 @@ struct ExplorerSetup {
         classNames = try Assets.classNames(for: m, labelsFile: nil)
         engine = ExplorerEngine(model: m, ranks: r, filePlan: filePlan, images: imgs, classNames: classNames, workers: o.threads)
         state = ExplorerState(depth: c.depth, imageCount: imgs.count, hasCalibratedRanks: r != nil, hasFilePlan: filePlan != nil,
-                              keep: o.keep, prune: o.prune)
+                              keep: o.keep, prune: o.prune, grouping: o.grouping, recovery: o.recovery)
         modelName = (modelPath as NSString).lastPathComponent
     }
 

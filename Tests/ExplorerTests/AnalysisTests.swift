@@ -72,4 +72,36 @@ final class AnalysisTests: XCTestCase {
         // The explorer plans as `compress` does by default.
         XCTAssertEqual(a.settings.first { $0.key == "recovery" }?.value, "update")
     }
+
+    /// g and u reach the plan: the analysis is what `compress --grouping official --recovery official`
+    /// makes of the same live scores, run by the compressed forward pass (both tested against the
+    /// official code's fixtures), and a changed setting is a different analysis key.
+    func testGroupingAndRecoveryKeysReachThePlan() throws {
+        let e = try engine()
+        var s = ExplorerState(depth: 4, imageCount: 1, hasCalibratedRanks: false, keep: 0.5, prune: 0.1)
+        let before = Analysis.Key(s)
+        XCTAssertEqual(s.handle(.char("g")), [.recompute]); XCTAssertEqual(s.grouping, .official)
+        XCTAssertEqual(s.handle(.char("u")), [.recompute]); XCTAssertEqual(s.recovery, .official)
+        XCTAssertNotEqual(Analysis.Key(s), before, "a result for the old settings is stale")
+        let a = try e.analyse(s)
+        XCTAssertEqual(a.settings.first { $0.key == "grouping" }?.value, "official")
+        XCTAssertEqual(a.settings.first { $0.key == "recovery" }?.value, "official")
+
+        let live = GradientScorer(model: e.model, batch: 1, workers: 1).score(images: e.images[0].input, batch: 1)
+        let plan = try PMPlanner.plan(ranks: live.scores.map { $0.map(Double.init) }, config: cfg,
+                                      options: .init(keep: 0.5, prune: 0.1, blocks: Array(0..<4), grouping: .official))
+        let pm = try PMModel(dense: e.model, blocks: plan, recovery: .official)
+        let f = PMForward(model: pm, batch: 1)
+        e.images[0].input.withUnsafeBufferPointer { f.forward(images: $0.baseAddress!, batch: 1, workers: 1) }
+        let top = ExplorerEngine.top(f.logits(batch: 1), 3)
+        XCTAssertEqual(a.compressedTop.map(\.cls), top.map(\.cls))
+        for (x, y) in zip(a.compressedTop, top) { XCTAssertEqual(x.prob, y.prob, accuracy: 1e-6) }
+        for l in 0..<4 { XCTAssertEqual(a.layers[l].states, plan[l].layout?.states, "block \(l)") }
+
+        // The other recovery on the same plan changes the predictions but not the plan.
+        _ = s.handle(.char("u"))
+        let b = try e.analyse(s)
+        for l in 0..<4 { XCTAssertEqual(b.layers[l].states, a.layers[l].states) }
+        XCTAssertNotEqual(b.compressedTop[0].prob, a.compressedTop[0].prob)
+    }
 }

@@ -7,12 +7,15 @@ final class DemoScriptTests: XCTestCase {
         let script = DemoScript(depth: 12, imageCount: 3, sources: 2, methods: 1)
         var s = ExplorerState(depth: 12, imageCount: 3, hasCalibratedRanks: true)
         var layers = Set<Int>(), keeps = Set<Double>(), prunes = Set<Double>(), views = Set<String>(), sources = Set<String>()
+        var recoveries = Set<String>()
         for step in script.steps {
             _ = s.handle(step.key)
             XCTAssertFalse(step.caption.isEmpty)
             layers.insert(s.layer); keeps.insert(s.keep); prunes.insert(s.prune); views.insert(s.view.rawValue)
-            sources.insert(s.scoreSource.rawValue)
+            sources.insert(s.scoreSource.rawValue); recoveries.insert(s.recovery.rawValue)
         }
+        XCTAssertEqual(recoveries, ["update", "official"], "both recoveries are shown")
+        XCTAssertEqual(s.recovery, .update)
         XCTAssertEqual(layers, Set(0..<12), "every layer is shown")
         XCTAssertEqual(keeps, [0.5, 0.55, 0.6, 0.65, 0.7], "keep sweeps down and back")
         XCTAssertEqual(prunes, [0.1, 0.15, 0.2])

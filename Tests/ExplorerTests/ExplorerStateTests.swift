@@ -9,7 +9,7 @@ final class ExplorerStateTests: XCTestCase {
     /// screen (78 characters), in every method, with and without ranks and a PM file.
     func testStatusMessagesFitEightyColumns() {
         let keys: [ExplorerState.Key] = [.up, .down, .char("["), .char("]"), .char("s"), .char("e"), .char("r"), .char("v"),
-                                         .char("n"), .char("p"), .home, .end, .left, .right, .char("m")]
+                                         .char("n"), .char("p"), .home, .end, .left, .right, .char("m"), .char("g"), .char("u")]
         for (ranks, file) in [(true, false), (false, false), (true, true), (false, true)] {
             var s = ExplorerState(depth: 12, imageCount: 3, hasCalibratedRanks: ranks, hasFilePlan: file)
             for _ in 0..<3 {
@@ -103,5 +103,22 @@ extension ExplorerStateTests {
         _ = s.handle(.char("m")); XCTAssertEqual(s.method, .pruneMerge)
         _ = s.handle(.char("m")); _ = s.handle(.char("r"))
         XCTAssertEqual(s.method, .pruneMerge, "reset goes back to Prune and Merge")
+    }
+
+    func testGroupingAndRecoveryKeys() {
+        var s = ExplorerState(depth: 12, imageCount: 3, hasCalibratedRanks: true, grouping: .official)
+        XCTAssertEqual(s.grouping, .official, "--grouping sets the start")
+        XCTAssertEqual(s.handle(.char("g")), [.recompute]); XCTAssertEqual(s.grouping, .grid)
+        XCTAssertEqual(s.handle(.char("u")), [.recompute]); XCTAssertEqual(s.recovery, .official)
+        XCTAssertTrue(s.status.contains("official"))
+        _ = s.handle(.char("r"))
+        XCTAssertEqual(s.grouping, .official, "reset goes back to the start"); XCTAssertEqual(s.recovery, .update)
+        _ = s.handle(.char("m"))
+        XCTAssertEqual(s.handle(.char("u")), [.redraw], "ToMe has no recovery")
+        XCTAssertEqual(s.recovery, .update)
+        var f = ExplorerState(depth: 4, imageCount: 1, hasCalibratedRanks: true, hasFilePlan: true)
+        XCTAssertEqual(f.handle(.char("g")), [.redraw], "a PM file's plan is fixed")
+        XCTAssertEqual(f.grouping, .grid)
+        XCTAssertTrue(f.status.contains("PM file"))
     }
 }

@@ -1,6 +1,6 @@
 /// The demo's script: a fixed loop of key presses, each with a caption saying what is on screen.
-/// It walks the layers, sweeps the keep ratio and the prune rate, cycles the views, switches the
-/// score source and the method when there is more than one, then moves to the next image. Pure
+/// It walks the layers, sweeps the keep ratio and the prune rate, cycles the views, shows official
+/// recovery beside TokenScope's, switches the score source and the method when there is more than one, then moves to the next image. Pure
 /// data: the same model and images give the same script, which is what the tests check.
 public struct DemoScript: Sendable {
     public struct Step: Sendable, Equatable {
@@ -31,6 +31,8 @@ public struct DemoScript: Sendable {
         add(.tab, "view: group map, one colour per group")
         add(.tab, "view: restore error, how far each restored token is from the dense one")
         add(.end, "restore error at the last layer: what compression costs at the output")
+        add(.char("u"), "official recovery: kept tokens replaced by their group's projection")
+        add(.char("u"), "update recovery again: every token keeps its own features")
         add(.tab, "view: patch states again")
         add(.home, "layer 1")
         if sources > 1 {
