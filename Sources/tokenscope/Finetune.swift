@@ -70,6 +70,7 @@ struct Finetune: ParsableCommand {
                 throw EngineError("\(model) does not take \(job.data)'s \(fullTrain.rows)x\(fullTrain.cols) gray images")
             }
             var meta = pm.metadata
+            if !job.resume { meta = Self.movingEarlierRunToHistory(meta) }
             for k in ["train_settings", "train_state", "adamw_step"] { meta[k] = nil }
             meta["matrices_only"] = network.matricesOnly ? "true" : "false"
             meta["teacher"] = teacher
@@ -92,6 +93,27 @@ struct Finetune: ParsableCommand {
             try pm.save(to: job.out, metadata: final)
             print("wrote \(job.out)" + (final["test_top1"].map { " (test top-1 \($0)%)" } ?? ""))
         }
+    }
+
+    /// A fine-tune that starts from an already fine-tuned file keeps the earlier run: its command,
+    /// settings and test top-1 are appended to `finetune_history` (a JSON array, oldest first) before
+    /// this run's own keys replace them, so a chain of schedules stays readable from the last file.
+    static func movingEarlierRunToHistory(_ meta: [String: String]) -> [String: String] {
+        guard let command = meta["finetune_command"] else { return meta }
+        var history = meta["finetune_history"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Any] } ?? []
+        var run: [String: Any] = ["command": command]
+        if let s = meta["finetune_settings"] {
+            run["settings"] = (try? JSONSerialization.jsonObject(with: Data(s.utf8))) ?? s
+        }
+        if let t = meta["test_top1"] { run["test_top1"] = t }
+        if let n = meta["test_images"] { run["test_images"] = n }
+        history.append(run)
+        var out = meta
+        for k in ["finetune_command", "finetune_settings", "test_top1", "test_images"] { out[k] = nil }
+        if let data = try? JSONSerialization.data(withJSONObject: history, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            out["finetune_history"] = String(decoding: data, as: UTF8.self)
+        }
+        return out
     }
 
     static func checkTeacher(_ t: ViTModel, _ pm: PMModel) throws {

@@ -87,6 +87,16 @@ final class PipelineCLITests: XCTestCase {
         let tuned = try json(try run(["eval", "--model", "\(dir)/pm-ft.safetensors", "--data", data, "--json"]))
         XCTAssertEqual(tuned["kind"] as? String, "prune-and-merge")
         XCTAssertGreaterThanOrEqual(tuned["top1"] as? Double ?? 0, (pm["top1"] as? Double ?? 0) - 5)
+        // A second schedule on the fine-tuned file (one step) keeps the first run in finetune_history.
+        _ = try run(["finetune", "--model", "\(dir)/pm-ft.safetensors", "--teacher", "\(dir)/dense.safetensors", "--data", data,
+                     "--epochs", "1", "--batch-size", "50", "--train-images", "50", "--test-images", "0", "--out", "\(dir)/pm-ft2.safetensors"])
+        let meta2 = try SafeTensorsFile(path: "\(dir)/pm-ft2.safetensors").metadata
+        XCTAssertTrue(meta2["finetune_command"]?.contains("pm-ft.safetensors --teacher") == true, meta2["finetune_command"] ?? "")
+        let history = try JSONSerialization.jsonObject(with: Data((meta2["finetune_history"] ?? "").utf8)) as? [[String: Any]] ?? []
+        XCTAssertEqual(history.count, 1)
+        XCTAssertEqual(history.first?["command"] as? String, made)
+        XCTAssertEqual((history.first?["settings"] as? [String: Any])?["epochs"] as? Int, 2)
+        XCTAssertNil(meta2["test_top1"], "no test pass in the second run: the first run's result is in the history only")
 
         // The side-by-side table (JSON form).
         let t = try run(["table", "\(dir)/dense.safetensors", "\(dir)/pm.safetensors", "--data", data, "--seconds", "0.2", "--json"])
