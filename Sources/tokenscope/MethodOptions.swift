@@ -15,6 +15,9 @@ struct MethodOptions: ParsableArguments {
     @Option(name: .customLong("r"), parsing: .unconditional, help: ArgumentHelp(
         "ToMe: tokens merged in each block, one number for every block or one per block (a shorter list is padded with 0, as ToMe's parse_r); each block merges at most half its non-CLS tokens. Required with --method tome.",
         valueName: "N or N,N,...")) var r: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "ToMe: a linear schedule as ToMe's (r, inflect): r per block runs from int(r (1 - inflect)) in the first block to 2r minus that in the last, so -1 falls from 2r to 0 and +1 rises from 0 to 2r. In [-1, 1]; needs a single --r.",
+        valueName: "X")) var inflect: Double?
     @Flag(help: "ToMe: turn proportional attention off (on by default, as ToMe's timm patch: + log(token size) on the attention logits).") var noPropAttn = false
     @Option(parsing: .unconditional, help: "EViT: fraction of the patch tokens kept at each reducing block, in (0, 1]; the rest are fused into one token (default 0.7, EViT's).") var keepRate: Double?
     @Option(parsing: .unconditional, help: ArgumentHelp(
@@ -23,11 +26,17 @@ struct MethodOptions: ParsableArguments {
 
     func validate() throws {
         let name = method
-        if name != .tome && (r != nil || noPropAttn) { throw ValidationError("--r and --no-prop-attn are ToMe settings: add --method tome") }
+        if name != .tome && (r != nil || noPropAttn || inflect != nil) {
+            throw ValidationError("--r, --inflect and --no-prop-attn are ToMe settings: add --method tome")
+        }
         if name != .evit && (keepRate != nil || blocks != nil) { throw ValidationError("--keep-rate and --blocks are EViT settings: add --method evit") }
         if name == .tome {
             guard let r else { throw ValidationError("--method tome needs --r (tokens merged per block, e.g. --r 8)") }
-            _ = try Self.integers(r, option: "--r")
+            let values = try Self.integers(r, option: "--r")
+            if let inflect {
+                guard values.count == 1 else { throw ValidationError("--inflect makes the per-block list itself: give a single --r") }
+                guard inflect.isFinite, (-1...1).contains(inflect) else { throw ValidationError("--inflect must be in [-1, 1], got \(inflect)") }
+            }
         }
         if let keepRate, !(keepRate > 0 && keepRate <= 1) { throw ValidationError("--keep-rate must be in (0, 1], got \(keepRate)") }
         if let blocks { _ = try Self.integers(blocks, option: "--blocks") }
@@ -41,7 +50,9 @@ struct MethodOptions: ParsableArguments {
         case .pm: return .pm
         case .tome:
             let values = try Self.integers(r ?? "", option: "--r")
-            return .tome(r: values.count == 1 ? .constant(values[0]) : .perBlock(values), proportionalAttention: !noPropAttn)
+            let schedule: ToMeModel.Schedule = values.count == 1
+                ? inflect.map { .inflected(r: values[0], inflect: $0) } ?? .constant(values[0]) : .perBlock(values)
+            return .tome(r: schedule, proportionalAttention: !noPropAttn)
         case .evit:
             return .evit(keepRate: keepRate ?? 0.7, blocks: try blocks.map { try Self.integers($0, option: "--blocks") })
         }

@@ -40,6 +40,9 @@ final class BaselinesCLITests: XCTestCase {
         XCTAssertEqual(tome["method"] as? String, "tome")
         XCTAssertEqual(tome["images"] as? Int, 40)
         XCTAssertEqual(tome["tokens_per_block"] as? [Int], [46, 42, 38])
+        // ToMe's (r, inflect) schedule: r 4, inflect -1 merges 8, 4, 0 (parse_r).
+        let falling = try json(try CLI.run(["eval", "--model", model, "--data", data, "--json", "--method", "tome", "--r", "4", "--inflect", "-1"]))
+        XCTAssertEqual(falling["tokens_per_block"] as? [Int], [42, 38, 38])
         XCTAssertLessThan(tome["gflops_per_image"] as? Double ?? 1, dense["gflops_per_image"] as? Double ?? 0)
         for key in ["top1", "loss", "gflops_official", "gflops_dense", "images_per_s", "kind"] { XCTAssertNotNil(tome[key], key) }
         let evit = try json(try CLI.run(["eval", "--model", model, "--data", data, "--json", "--method", "evit", "--keep-rate", "0.7"]))
@@ -80,6 +83,9 @@ final class BaselinesCLITests: XCTestCase {
         assertCleanFailure(try CLI.run(base + ["--method", "tome"]), ["--method tome needs --r"])
         assertCleanFailure(try CLI.run(base + ["--method", "tome", "--r", "1,1,1,1"]), ["4 values of r", "3 blocks"])
         assertCleanFailure(try CLI.run(base + ["--r", "2"]), ["add --method tome"])
+        assertCleanFailure(try CLI.run(base + ["--method", "tome", "--r", "2", "--inflect", "2"]), ["--inflect must be in [-1, 1]"])
+        assertCleanFailure(try CLI.run(base + ["--method", "tome", "--r", "1,2", "--inflect", "0.5"]), ["single --r"])
+        assertCleanFailure(try CLI.run(base + ["--inflect", "0.5"]), ["add --method tome"])
         assertCleanFailure(try CLI.run(base + ["--method", "evit", "--keep-rate", "0"]), ["--keep-rate must be in (0, 1]"])
         assertCleanFailure(try CLI.run(base + ["--method", "evit", "--keep-rate", "1.5"]), ["--keep-rate must be in (0, 1]"])
         assertCleanFailure(try CLI.run(base + ["--method", "evit", "--keep-rate", "-0.5"]), ["--keep-rate must be in (0, 1]"])

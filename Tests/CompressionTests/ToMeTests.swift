@@ -188,6 +188,25 @@ final class ToMeTests: XCTestCase {
         XCTAssertEqual(try ToMeModel(dense: distilled, r: 100).tokenCounts.map(\.mlp), [10, 6, 4])  // 18 -> 10 -> 6 -> 4
     }
 
+    /// (r, inflect) against ToMe's own `parse_r` (tome/utils.py) run in Python on the same arguments.
+    func testInflectedScheduleMatchesParseR() throws {
+        let cases: [(Int, Int, Double, [Int])] = [
+            (12, 8, -1, [16, 14, 13, 11, 10, 8, 7, 5, 4, 2, 1, 0]),
+            (12, 8, -0.5, [12, 11, 10, 9, 9, 8, 7, 6, 6, 5, 4, 4]),
+            (12, 13, 0.3, [9, 9, 10, 11, 11, 12, 13, 14, 14, 15, 16, 17]),
+            (12, 7, 1, [0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 14]),
+            (4, 5, -1, [10, 6, 3, 0]),
+        ]
+        for (depth, r, inflect, want) in cases {
+            XCTAssertEqual(try ToMeModel.Schedule.inflected(r: r, inflect: inflect).values(depth: depth), want, "r \(r) inflect \(inflect)")
+        }
+        XCTAssertEqual(try ToMeModel.Schedule.inflected(r: 6, inflect: 0).values(depth: 5), [6, 6, 6, 6, 6], "inflect 0 is constant")
+        XCTAssertThrowsError(try ToMeModel.Schedule.inflected(r: 4, inflect: 1.5).values(depth: 12))
+        XCTAssertThrowsError(try ToMeModel.Schedule.inflected(r: 4, inflect: .nan).values(depth: 12))
+        let model = try tinyModel(seed: 17)
+        XCTAssertEqual(try ToMeModel(dense: model, schedule: .inflected(r: 2, inflect: -1)).r, [4, 2, 0])
+    }
+
     /// Honest FLOPs by hand for 17 tokens, dim 16, 2 heads of 8, MLP 64, 4x4 patches of 16 pixels,
     /// 5 classes, r = 3: tokens 17 -> 14 -> 11 -> 8.
     func testFlopsByHand() throws {

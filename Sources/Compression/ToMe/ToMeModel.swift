@@ -5,8 +5,8 @@ import Engine
 /// tokens merge into their most similar partner (`BipartiteMatching`). Training-free: the weights
 /// are the dense model's.
 ///
-/// r is per block, as ToMe's `parse_r` takes an int or a list: a list shorter than the depth is
-/// padded with 0. Each block merges min(r, (t - protected) / 2) tokens, protected = CLS (+ DIST).
+/// r is per block, as ToMe's `parse_r` takes an int, a list (one shorter than the depth is padded
+/// with 0) or (r, inflect) for a linear schedule. Each block merges min(r, (t - protected) / 2) tokens, protected = CLS (+ DIST).
 public final class ToMeModel: @unchecked Sendable {
     public let dense: ViTModel
     /// Requested r per block (length = depth).
@@ -32,17 +32,37 @@ public final class ToMeModel: @unchecked Sendable {
         try self.init(dense: dense, r: [Int](repeating: r, count: dense.config.depth), proportionalAttention: proportionalAttention)
     }
 
-    /// r as ToMe's `parse_r` takes it: an int for every block, or a list per block.
+    /// r as ToMe's `parse_r` takes it: an int for every block, a list per block, or a tuple
+    /// (r, inflect) for a linear schedule.
     public enum Schedule: Sendable, Equatable {
         case constant(Int)
         case perBlock([Int])
+        /// Linear from int(r (1 - inflect)) in the first block to 2r minus that in the last, each value
+        /// truncated: the mean stays about r. inflect -1 falls from 2r to 0 (merge early, when the
+        /// tokens are many), +1 rises from 0 to 2r, 0 is constant. Values in [-1, 1].
+        case inflected(r: Int, inflect: Double)
+
+        /// r for each of `depth` blocks, with `parse_r`'s arithmetic (Python floats, int() truncation).
+        public func values(depth: Int) throws -> [Int] {
+            switch self {
+            case .constant(let r): return [Int](repeating: r, count: depth)
+            case .perBlock(let r): return r
+            case .inflected(let r, let inflect):
+                guard inflect.isFinite, (-1...1).contains(inflect) else {
+                    throw EngineError("ToMe: inflect must be in [-1, 1], got \(inflect)")
+                }
+                guard r >= 0 else { throw EngineError("ToMe: r must be at least 0, got \(r)") }
+                let low = Int(Double(r) * (1.0 - inflect)), high = 2 * r - low
+                // parse_r divides by depth - 1; one block gets r itself.
+                guard depth > 1 else { return [r] }
+                let step = Double(high - low) / Double(depth - 1)
+                return (0..<depth).map { Int(Double(low) + step * Double($0)) }
+            }
+        }
     }
 
     public convenience init(dense: ViTModel, schedule: Schedule, proportionalAttention: Bool = true) throws {
-        switch schedule {
-        case .constant(let r): try self.init(dense: dense, r: r, proportionalAttention: proportionalAttention)
-        case .perBlock(let r): try self.init(dense: dense, r: r, proportionalAttention: proportionalAttention)
-        }
+        try self.init(dense: dense, r: try schedule.values(depth: dense.config.depth), proportionalAttention: proportionalAttention)
     }
 
     static func counts(_ r: [Int], _ c: ViTConfig) -> [TokenCount] {
