@@ -77,12 +77,12 @@ final class ShippedModelTests: XCTestCase {
         XCTAssertTrue(o.stderr.contains("interactive view"), o.stderr)
     }
 
-    /// The shipped Prune and Merge models: each reproduces, on all 10,000 test images, the top-1 its
-    /// metadata records (`test_top1`, measured by `finetune`; 0.05 points of slack, five images, for BLAS
-    /// kernels that round differently), and fine-tuning beats the training-free model planned the same way
-    /// (same ranks, keep, prune and recovery) on the first 2,000 test images. The targets (keep 0.7 within 0.3
-    /// points of dense, keep 0.6 within 0.6) are reported by `tokenscope table`, not asserted here: the
-    /// shipped fine-tunes do not meet them yet (see the README).
+    /// The shipped Prune and Merge models: on all 10,000 test images keep 0.7 and keep 0.6 reproduce the
+    /// top-1 their metadata records (`test_top1`, measured by `finetune`; 0.05 points of slack, five
+    /// images, for BLAS kernels that round differently) and meet the accuracy targets against the dense
+    /// model measured here: keep 0.7 loses at most 0.3 points, keep 0.6 at most 0.6. Each file beats the
+    /// training-free model planned the same way (same ranks, keep, prune and recovery) on the first 2,000
+    /// test images.
     func testShippedPruneAndMergeModelsReproduceAndBeatTrainingFree() throws {
         try requireModel()
         let dir = CLI.root.appendingPathComponent("assets/models")
@@ -98,12 +98,17 @@ final class ShippedModelTests: XCTestCase {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ts-shipped-\(getpid())")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
+        let dense = try top1(Self.model, limit: nil)
+        let allowedLoss = ["fmnist-pm-k70": 0.3, "fmnist-pm-k60": 0.6]
         for name in names {
             let path = dir.appendingPathComponent("\(name).safetensors").path
             let meta = try SafeTensorsFile(path: path).metadata
             let recorded = Double(meta["test_top1"] ?? "") ?? -1
-            if name == names[0] {
-                XCTAssertEqual(try top1(path, limit: nil), recorded, accuracy: 0.05, "\(name): top-1 on 10,000 images")
+            if let loss = allowedLoss[name] {
+                let measured = try top1(path, limit: nil)
+                XCTAssertEqual(measured, recorded, accuracy: 0.05, "\(name): top-1 on 10,000 images")
+                // Top-1 is printed to 2 decimals, hence the 1e-9.
+                XCTAssertGreaterThanOrEqual(measured + 1e-9, dense - loss, "\(name): \(measured) % against dense \(dense) %, target: lose at most \(loss)")
             }
             let start = tmp.appendingPathComponent("\(name).start.safetensors").path
             let c = try CLI.run(["compress", "--model", Self.model, "--ranks", dir.appendingPathComponent("fmnist-vit.ranks.safetensors").path,
