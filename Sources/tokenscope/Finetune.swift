@@ -75,17 +75,21 @@ struct Finetune: ParsableCommand {
             meta["matrices_only"] = network.matricesOnly ? "true" : "false"
             meta["teacher"] = teacher
             meta["finetune_command"] = job.startingCommand(recorded: meta["finetune_command"])
+            var lastEpochEval: EvalResult?
             let finished = try TrainingLoop.run(trainer, checkpoint: ckpt, log: logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
                                                 banner: "fine-tuning \(network.matricesOnly ? "merge/recover matrices" : "all parameters") of a model running \(pm.channels.map(String.init).joined(separator: " ")) tokens per block") {
                 network.forwardPass.writeBack()
-                return test.map { evaluate(.pm(pm), on: $0, limit: job.testImages, threads: job.threads) }
+                lastEpochEval = test.map { evaluate(.pm(pm), on: $0, limit: job.testImages, threads: job.threads) }
+                return lastEpochEval
             }
             guard finished else { return }
             network.forwardPass.writeBack()
             var final = meta
             if let test {
-                let e = evaluate(.pm(pm), on: test, limit: test.count, threads: job.threads)
+                // The last epoch's pass already scored these weights when it covered every test image.
+                let e = lastEpochEval.flatMap { $0.images == test.count ? $0 : nil }
+                    ?? evaluate(.pm(pm), on: test, limit: test.count, threads: job.threads)
                 final["test_top1"] = String(format: "%.2f", e.top1)
                 final["test_images"] = String(e.images)
             }

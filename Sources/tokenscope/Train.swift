@@ -59,16 +59,20 @@ struct Train: ParsableCommand {
             var meta = Self.modelMetadata(mean: stats.mean, std: stats.std)
             meta["training_command"] = job.startingCommand(recorded: trainer.model.metadata["training_command"])
             let c = trainer.model.config
+            var lastEpochEval: EvalResult?
             let finished = try TrainingLoop.run(trainer, checkpoint: job.checkpointPath, log: job.logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
                                                 banner: "training \(c.depth) blocks, dim \(c.dim), \(c.heads) heads on \(train.count) images") {
-                test.map { evaluate(.dense(trainer.model), on: $0, limit: job.testImages, threads: job.threads) }
+                lastEpochEval = test.map { evaluate(.dense(trainer.model), on: $0, limit: job.testImages, threads: job.threads) }
+                return lastEpochEval
             }
             guard finished else { return }
             let logFile = try JSONLinesLog(path: job.logPath)
             var final = meta
             if let test {
-                let e = evaluate(.dense(trainer.model), on: test, limit: test.count, threads: job.threads)
+                // The last epoch's pass already scored these weights when it covered every test image.
+                let e = lastEpochEval.flatMap { $0.images == test.count ? $0 : nil }
+                    ?? evaluate(.dense(trainer.model), on: test, limit: test.count, threads: job.threads)
                 final["test_top1"] = String(format: "%.2f", e.top1)
                 final["test_images"] = String(e.images)
             }
