@@ -144,8 +144,7 @@ public final class ExplorerEngine: @unchecked Sendable {
                                               options: .init(keep: s.keep, prune: s.prune, blocks: Array(0..<c.depth), grouping: s.grouping))
                 // `compress` with the same --grouping and --recovery would write this plan.
                 pm = try PMModel(dense: model, blocks: plan, recovery: s.recovery)
-                settings = [("keep", Self.fixed2(s.keep)), ("prune", Self.fixed2(s.prune)), ("grouping", s.grouping.rawValue), ("recovery", pm.recovery.rawValue),
-                            ("scores", s.scoreSource.rawValue)]
+                settings = s.planSettings
             }
             let f = PMForward(model: pm, batch: 1)
             img.input.withUnsafeBufferPointer { x in

@@ -177,6 +177,12 @@ public struct ExplorerState: Equatable, Sendable {
         }
     }
 
+    /// The Prune and Merge settings of a plan made from scores, as the analysis and the exports name them.
+    public var planSettings: [(key: String, value: String)] {
+        [("keep", PatchMap.fixed(keep, 2)), ("prune", PatchMap.fixed(prune, 2)), ("grouping", grouping.rawValue),
+         ("recovery", recovery.rawValue), ("scores", scoreSource.rawValue)]
+    }
+
     /// `g` (grouping) and `u` (recovery): they shape plans made from scores. A PM file's plan has its
     /// own, and ToMe and EViT have neither.
     mutating func togglePlanMode(_ key: Key) -> [Effect] {

@@ -57,7 +57,7 @@ public struct PatchMap: Sendable {
         // then the state's Prune and Merge settings stand in.
         let fallback: [(String, String)] = s.scoreSource == .file
             ? [("plan", "from the PM file")]
-            : [("keep", Self.fixed(s.keep, 2)), ("prune", Self.fixed(s.prune, 2)), ("grouping", s.grouping.rawValue), ("recovery", s.recovery.rawValue), ("scores", s.scoreSource.rawValue)]
+            : s.planSettings
         let settings = a.settings.isEmpty ? fallback : a.settings
         header = Header(version: version, model: modelName, image: image.name, imageSize: c.imageSize, patchSize: c.patchSize,
                         grid: c.grid, method: s.method.rawValue, settings: settings,
