@@ -1,10 +1,30 @@
+import Foundation
+
+/// A colour as the cell buffer holds it: the terminal's default, an xterm palette entry, or 24-bit
+/// RGB (direct colour). The renderer picks the kind the terminal can show (`ColorMode.color(_:)`);
+/// the backends and the snapshot only translate.
+public enum CellColor: Hashable, Sendable {
+    case terminalDefault
+    /// xterm palette index 0...255.
+    case palette(Int)
+    case rgb(RGB8)
+
+    /// The palette index, or nil for the default colour and for RGB.
+    public var paletteIndex: Int? { if case .palette(let i) = self { return i }; return nil }
+}
+
+/// An 8-bit sRGB colour.
+public struct RGB8: Hashable, Sendable {
+    public var r: UInt8, g: UInt8, b: UInt8
+    public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) { self.r = r; self.g = g; self.b = b }
+}
+
 /// What the explorer draws into: a plain grid of cells (character, colours, attributes) that tests
-/// read as text and the terminal backend copies to the screen. Colours are palette indices in
-/// 0...255 (the backend maps them to what the terminal has); -1 is the terminal's default.
-public struct Cell: Equatable, Sendable {
+/// read as text and the terminal backend copies to the screen.
+public struct Cell: Hashable, Sendable {
     public var char: Character
-    public var fg: Int
-    public var bg: Int
+    public var fg: CellColor
+    public var bg: CellColor
     public var attrs: Attrs
 
     public struct Attrs: OptionSet, Sendable, Hashable {
@@ -16,7 +36,7 @@ public struct Cell: Equatable, Sendable {
         public static let underline = Attrs(rawValue: 8)
     }
 
-    public init(_ char: Character = " ", fg: Int = -1, bg: Int = -1, attrs: Attrs = []) {
+    public init(_ char: Character = " ", fg: CellColor = .terminalDefault, bg: CellColor = .terminalDefault, attrs: Attrs = []) {
         self.char = char; self.fg = fg; self.bg = bg; self.attrs = attrs
     }
 }
@@ -32,13 +52,16 @@ public struct CellBuffer: Equatable, Sendable {
         cells = [Cell](repeating: Cell(), count: self.width * self.height)
     }
 
+    /// Reads outside the buffer give a blank cell; writes outside it are dropped, so drawing code
+    /// clips at the edges without checking.
     public subscript(x: Int, y: Int) -> Cell {
-        get { cells[y * width + x] }
+        get { x >= 0 && y >= 0 && x < width && y < height ? cells[y * width + x] : Cell() }
         set { if x >= 0, y >= 0, x < width, y < height { cells[y * width + x] = newValue } }
     }
 
     /// Writes `text` from (x, y), clipped at the right edge or at `maxWidth` columns.
-    public mutating func put(_ text: String, x: Int, y: Int, fg: Int = -1, bg: Int = -1, attrs: Cell.Attrs = [], maxWidth: Int? = nil) {
+    public mutating func put(_ text: String, x: Int, y: Int, fg: CellColor = .terminalDefault, bg: CellColor = .terminalDefault,
+                             attrs: Cell.Attrs = [], maxWidth: Int? = nil) {
         guard y >= 0, y < height else { return }
         var cx = x
         let limit = min(width, maxWidth.map { x + $0 } ?? width)

@@ -35,6 +35,10 @@ public enum EscapeSequence {
         case "[D", "OD": return .left
         case "[H", "OH", "[1~", "[7~": return .home
         case "[F", "OF", "[4~", "[8~": return .end
+        case "[1;2A", "[a": return .shiftUp
+        case "[1;2B", "[b": return .shiftDown
+        case "[1;2C", "[c": return .shiftRight
+        case "[1;2D", "[d": return .shiftLeft
         default: return nil
         }
     }

@@ -3,8 +3,21 @@ import Compression
 /// Everything the explorer shows that the user chooses, and how keys change it: a pure reducer
 /// (state + key -> state + effects), tested without a terminal.
 public struct ExplorerState: Equatable, Sendable {
+    /// What each patch shows: its state over the picture, its live score, its group, or how far
+    /// its restored token is from the dense model's.
     public enum View: String, CaseIterable, Sendable {
         case states, scores, groups, restoreError = "restore error"
+    }
+    /// How the screen is laid out (keys 1, 2, 3): one layer large with the panel, every layer's map
+    /// side by side, or the three methods side by side at the same layer and keep ratio.
+    public enum Layout: String, CaseIterable, Sendable {
+        case layer = "one layer", strip = "all layers", methods = "methods side by side"
+    }
+    /// State glyphs over the picture (`t` cycles): automatic shows them only where a patch has room
+    /// (`Renderer.glyphCells` cells or more), so they never bury a small picture. Without colour they
+    /// are always on: they are all there is.
+    public enum Glyphs: String, CaseIterable, Sendable {
+        case auto, on, off
     }
     public enum ScoreSource: String, Sendable {
         /// The model's static plan from calibrated ranks, as the paper does.
@@ -26,6 +39,8 @@ public struct ExplorerState: Equatable, Sendable {
     public var keep = 0.7
     public var prune = 0.1
     public var view: View = .states
+    public var layout: Layout = .layer
+    public var glyphs: Glyphs = .auto
     public var scoreSource: ScoreSource = .calibrated
     public var method: Method = .pruneMerge
     /// How Prune and Merge plans made from scores group their kept tokens (`g` toggles): `grid` keeps
@@ -36,8 +51,8 @@ public struct ExplorerState: Equatable, Sendable {
     public var recovery: PMRecovery = .update
     public var image = 0
     public var showHelp = false
-    /// The patch clicked with the mouse (row-major, from 0): the panel shows its state, group,
-    /// center and score in every layer. Esc clears it.
+    /// The patch picked with the mouse or the patch cursor (H J K L, Shift+arrows; row-major, from
+    /// 0): the panel shows its state, group, center and score in every layer. Esc clears it.
     public var selectedPatch: Int?
     /// ToMe's r when fixed from the command line (`--r`); nil: derived from the keep ratio. The keep
     /// keys clear it.
@@ -49,6 +64,8 @@ public struct ExplorerState: Equatable, Sendable {
     public var status = ""
 
     public let depth: Int
+    /// Patches per side of the grid (0: unknown, no patch cursor).
+    public let grid: Int
     public let imageCount: Int
     /// Whether calibrated ranks exist; without them the score source stays `image`.
     public let hasCalibratedRanks: Bool
@@ -56,9 +73,10 @@ public struct ExplorerState: Equatable, Sendable {
     public let hasFilePlan: Bool
     let initial: (keep: Double, prune: Double, grouping: PMPlanner.Grouping, recovery: PMRecovery)
 
-    public init(depth: Int, imageCount: Int, hasCalibratedRanks: Bool, hasFilePlan: Bool = false, keep: Double = 0.7, prune: Double = 0.1,
-                grouping: PMPlanner.Grouping = .grid, recovery: PMRecovery = .update) {
+    public init(depth: Int, grid: Int = 0, imageCount: Int, hasCalibratedRanks: Bool, hasFilePlan: Bool = false, keep: Double = 0.7,
+                prune: Double = 0.1, grouping: PMPlanner.Grouping = .grid, recovery: PMRecovery = .update) {
         self.depth = max(1, depth)
+        self.grid = max(0, grid)
         self.imageCount = max(1, imageCount)
         self.hasCalibratedRanks = hasCalibratedRanks
         self.hasFilePlan = hasFilePlan
@@ -79,11 +97,13 @@ public struct ExplorerState: Equatable, Sendable {
         a.layer == b.layer && a.keep == b.keep && a.prune == b.prune && a.view == b.view && a.scoreSource == b.scoreSource &&
             a.method == b.method && a.image == b.image && a.showHelp == b.showHelp && a.quit == b.quit && a.status == b.status &&
             a.selectedPatch == b.selectedPatch && a.tomeR == b.tomeR && a.evitBlocks == b.evitBlocks &&
-            a.grouping == b.grouping && a.recovery == b.recovery
+            a.grouping == b.grouping && a.recovery == b.recovery && a.layout == b.layout && a.glyphs == b.glyphs
     }
 
     public enum Key: Equatable, Sendable {
         case left, right, up, down, home, end, tab, escape, ctrlL, resize
+        /// Shift+arrows: move the patch cursor.
+        case shiftLeft, shiftRight, shiftUp, shiftDown
         case char(Character)
         /// A left click on a screen cell; `Renderer.patch(atX:y:width:height:)` says which patch.
         case click(x: Int, y: Int)
@@ -163,8 +183,23 @@ public struct ExplorerState: Equatable, Sendable {
         case .char("n"): image = (image + 1) % imageCount; return [.recompute]
         case .char("p"): image = (image - 1 + imageCount) % imageCount; return [.recompute]
         case .char("e"): return [.export]
+        case .char("1"), .char("2"), .char("3"):
+            let all = Layout.allCases
+            guard case .char(let c) = key, let i = c.wholeNumberValue, i >= 1, i <= all.count else { return [] }
+            layout = all[i - 1]
+            return layout == .methods ? [.recompute] : [.redraw]
+        case .char("t"):
+            let all = Glyphs.allCases
+            glyphs = all[((all.firstIndex(of: glyphs) ?? 0) + 1) % all.count]
+            status = "glyphs \(glyphs.rawValue)" + (glyphs == .auto ? ": shown where a patch has room for them" : "")
+            return [.redraw]
+        case .shiftLeft, .char("H"): return moveCursor(dx: -1, dy: 0)
+        case .shiftRight, .char("L"): return moveCursor(dx: 1, dy: 0)
+        case .shiftUp, .char("K"): return moveCursor(dx: 0, dy: -1)
+        case .shiftDown, .char("J"): return moveCursor(dx: 0, dy: 1)
         case .char("r"):
             layer = 0; keep = initial.keep; prune = initial.prune; grouping = initial.grouping; recovery = initial.recovery; view = .states; method = .pruneMerge; selectedPatch = nil
+            layout = .layer; glyphs = .auto
             scoreSource = Self.firstSource(hasFilePlan, hasCalibratedRanks)
             status = "reset"
             return [.recompute]
@@ -175,6 +210,18 @@ public struct ExplorerState: Equatable, Sendable {
         case .escape: selectedPatch = nil; return [.redraw]
         default: return []
         }
+    }
+
+    /// The patch cursor: the first move starts at the grid's middle patch; moves stop at the edges.
+    mutating func moveCursor(dx: Int, dy: Int) -> [Effect] {
+        guard grid > 0 else { return [] }
+        guard let p = selectedPatch, p < grid * grid else {
+            selectedPatch = (grid / 2) * grid + grid / 2
+            return [.redraw]
+        }
+        let r = max(0, min(grid - 1, p / grid + dy)), c = max(0, min(grid - 1, p % grid + dx))
+        selectedPatch = r * grid + c
+        return [.redraw]
     }
 
     /// The Prune and Merge settings of a plan made from scores, as the analysis and the exports name them.
@@ -231,13 +278,15 @@ public struct ExplorerState: Equatable, Sendable {
         ("↑/↓ k/j", "keep ratio +/- 0.05"),
         ("[ ]", "prune rate +/- 0.05"),
         ("v Tab", "next view: states, scores, groups, restore error"),
+        ("1 2 3", "layout: one layer, all layers side by side, methods side by side"),
         ("s", "plan source: PM file / calibrated ranks / this image (live)"),
         ("g u", "grouping grid / official, recovery update / official"),
         ("m", "method: Prune and Merge, ToMe, EViT (same keep ratio)"),
         ("n p", "next / previous image"),
         ("e", "export the patch maps of all layers as text"),
         ("r", "reset"),
-        ("click", "a patch: its state, group and score per layer (Esc clears)"),
+        ("H J K L", "patch cursor (or Shift+arrows, or a click): a patch in every layer"),
+        ("t", "state glyphs over the picture: auto, on, off"),
         ("?", "this help (Esc or ? closes it)"),
         ("q", "quit    Ctrl-L: redraw"),
     ]

@@ -1,9 +1,10 @@
 import Compression
 import Engine
 
-/// Draws the explorer into a cell buffer: the image as a patch grid marked with each patch's state
-/// in the selected layer, a side panel, a status line and a footer; the help overlay on top.
-/// Pure: the same inputs give the same cells, which is what the tests check.
+/// Draws the explorer into a cell buffer: a title, the body of the chosen layout (one layer large
+/// with its side panel, every layer's map side by side, or the three methods side by side), a status
+/// line and a footer of keys; the help overlay on top. Pure: the same inputs give the same cells,
+/// which is what the tests check.
 public struct Renderer {
     public struct Options: Sendable {
         public var color: ColorMode
@@ -13,66 +14,65 @@ public struct Renderer {
     }
 
     public static let minWidth = 80, minHeight = 24
+    /// Columns the one-layer layout keeps for its side panel (and the gaps around it).
+    static let panelColumns = 40
+    /// Cells a patch needs before glyphs go over the picture by default (`t` overrides): below
+    /// that a glyph would hide too much of the patch.
+    public static let glyphCells = 18
 
     public let modelName: String
     public let config: ViTConfig
     public let classNames: [String]
     public let options: Options
+    let rasters = RasterCache()
 
     public init(modelName: String, config: ViTConfig, classNames: [String], options: Options) {
         self.modelName = modelName; self.config = config; self.classNames = classNames; self.options = options
     }
 
-    /// `caption`: the demo's line (shown instead of the status, marked DEMO).
-    public func render(_ s: ExplorerState, analysis a: Analysis?, image: ExplorerImage, computing: Bool,
-                       width: Int, height: Int, caption: String? = nil) -> CellBuffer {
+    /// `analysis`: the result for the state's own method; `methods`: results for the other methods
+    /// at the same settings, which the methods layout shows beside it. `caption`: the demo's line
+    /// (shown instead of the status, marked DEMO).
+    public func render(_ s: ExplorerState, analysis a: Analysis?, methods: [ExplorerState.Method: Analysis] = [:],
+                       image: ExplorerImage, computing: Bool, width: Int, height: Int, caption: String? = nil) -> CellBuffer {
         var buf = CellBuffer(width: width, height: height)
         guard width >= Self.minWidth, height >= Self.minHeight else {
             let msg = "terminal too small: \(width)x\(height), need \(Self.minWidth)x\(Self.minHeight)"
             buf.put(msg, x: max(0, (width - msg.count) / 2), y: height / 2)
             return buf
         }
+        let areas = ScreenAreas(width: width, height: height)
         let title = " TokenScope  \(modelName)  image \(s.image + 1)/\(s.imageCount): \(image.name)" +
             (image.label.map { "  label: \(name($0))" } ?? "")
         buf.fill(x: 0, y: 0, width: width, height: 1, with: Cell(" ", attrs: .reverse))
-        buf.put(title, x: 0, y: 0, attrs: .reverse, maxWidth: width)
+        buf.put(title, x: areas.title.x, y: areas.title.y, attrs: .reverse, maxWidth: width)
 
-        let g = config.grid
-        let k = cellsPerPatch(width: width, height: height)
-        drawGrid(&buf, s, a, image, x0: 1, y0: 2, k: k)
-        drawPanel(&buf, s, a, x0: 2 * k * g + 3, y0: 2, width: width - (2 * k * g + 3) - 1, height: height - 4)
+        switch s.layout {
+        case .layer: drawLayerLayout(&buf, s, a, image, area: areas.body)
+        case .strip: drawStrip(&buf, s, a, image, area: areas.body)
+        case .methods:
+            var all = methods
+            if let a { all[s.method] = a }
+            drawMethods(&buf, s, all, image, area: areas.body)
+        }
 
         if let caption {
-            buf.put("DEMO", x: 1, y: height - 2, attrs: [.reverse, .bold])
-            buf.put(caption, x: 6, y: height - 2, attrs: .bold, maxWidth: width - 7)
+            buf.put("DEMO", x: areas.status.x, y: areas.status.y, attrs: [.reverse, .bold])
+            buf.put(caption, x: areas.status.x + 5, y: areas.status.y, attrs: .bold, maxWidth: areas.status.width - 5)
         } else {
             let status = computing ? "computing..." : (s.status.isEmpty ? (a?.planNote ?? "") : s.status)
-            buf.put(elided(status, width - 2), x: 1, y: height - 2, attrs: computing ? .bold : [], maxWidth: width - 2)
+            buf.put(elided(status, areas.status.width), x: areas.status.x, y: areas.status.y, attrs: computing ? .bold : [],
+                    maxWidth: areas.status.width)
         }
         // The footer takes the main keys in order of importance while they fit.
-        let items = ["q quit", "? help", "\(arrows.lr) layer", "\(arrows.ud) keep", "[] prune", "v view", "s plan", "m method",
-                     "n/p image", "e export"]
+        let items = ["q quit", "? help", "\(arrows.lr) layer", "\(arrows.ud) keep", "1-3 layout", "v view", "m method", "t glyphs",
+                     "n/p image", "[] prune", "s plan", "e export"]
         var footer = ""
         for it in items where footer.count + it.count + 2 <= width { footer += " " + it + " " }
-        buf.fill(x: 0, y: height - 1, width: width, height: 1, with: Cell(" ", attrs: .reverse))
-        buf.put(footer, x: 0, y: height - 1, attrs: .reverse, maxWidth: width)
+        buf.fill(x: 0, y: areas.footer.y, width: width, height: 1, with: Cell(" ", attrs: .reverse))
+        buf.put(footer, x: 0, y: areas.footer.y, attrs: .reverse, maxWidth: width)
         if s.showHelp { drawHelp(&buf, width: width, height: height) }
         return buf
-    }
-
-    /// Each patch is 2k cells wide and k tall: as large as the window allows beside a 38-column panel.
-    func cellsPerPatch(width: Int, height: Int) -> Int {
-        let g = config.grid
-        return max(1, min((height - 5) / g, (width - 40) / (2 * g)))
-    }
-
-    /// The patch under a screen cell (a mouse click), or nil outside the grid.
-    public func patch(atX x: Int, y: Int, width: Int, height: Int) -> Int? {
-        guard width >= Self.minWidth, height >= Self.minHeight else { return nil }
-        let g = config.grid, k = cellsPerPatch(width: width, height: height)
-        let px = (x - 1) / (2 * k), py = (y - 2) / k
-        guard x >= 1, y >= 2, px < g, py < g else { return nil }
-        return py * g + px
     }
 
     /// A status longer than the line loses its middle, not its end: "export written to /a/long/...name.txt"
@@ -88,139 +88,75 @@ public struct Renderer {
 
     func name(_ cls: Int) -> String { cls < classNames.count ? classNames[cls] : "class \(cls)" }
 
-    // MARK: - Patch grid
-
     /// Glyph of a patch state: the text map's alphabet (`PatchMap.glyph`).
     public static func glyph(_ st: PatchState) -> Character { PatchMap.glyph(st) }
 
-    func drawGrid(_ buf: inout CellBuffer, _ s: ExplorerState, _ a: Analysis?, _ img: ExplorerImage, x0: Int, y0: Int, k: Int) {
-        let g = config.grid
-        let layer = a?.layers[min(s.layer, (a?.layers.count ?? 1) - 1)]
-        let raster = Raster(image: img, width: 2 * k * g, height: 2 * k * g)
-        let scoreLevels = s.view == .scores ? ScoreScale.percentiles(layer?.liveScores ?? []) : []
-        for py in 0..<g {
-            for px in 0..<g {
-                let j = py * g + px
-                let st: PatchState? = layer?.states?[j]
-                var tint: RGB?
-                var tintAmount = 0.0
-                var glyph: Character = st.map(Self.glyph) ?? "#"
-                var attrs: Cell.Attrs = []
-                switch s.view {
-                case .states, .groups:
-                    if let st, let t = Palette.tint(st, groupView: s.view == .groups) { tint = t.color; tintAmount = t.amount }
-                    switch st {
-                    case .center?: attrs = .bold
-                    case .pruned?, .unassigned?, .dropped?: attrs = .dim
-                    default: break
-                    }
-                case .scores:
-                    let v = j < scoreLevels.count ? scoreLevels[j] : 0
-                    tint = Palette.heat(v); tintAmount = 0.7
-                    glyph = PatchMap.errorDigit(Float(v))
-                case .restoreError:
-                    let v = Double(min(1, layer?.restoreError[j] ?? 0))
-                    tint = Palette.heat(v); tintAmount = 0.7
-                    glyph = PatchMap.errorDigit(Float(v))
-                }
-                for cy in 0..<k {
-                    for cx in 0..<(2 * k) {
-                        let x = x0 + px * 2 * k + cx, y = y0 + py * k + cy
-                        let top = raster.pixel(px * 2 * k + cx, 2 * (py * k + cy)), bottom = raster.pixel(px * 2 * k + cx, 2 * (py * k + cy) + 1)
-                        let t = tint.map { top.mixed(with: $0, tintAmount) } ?? top
-                        let b = tint.map { bottom.mixed(with: $0, tintAmount) } ?? bottom
-                        let isGlyph = cx == 0 && cy == 0
-                        let selected = s.selectedPatch == j && isGlyph
-                        buf[x, y] = cell(top: t, bottom: b, glyph: isGlyph ? glyph : nil, attrs: selected ? attrs.union(.reverse) : attrs, group: st)
-                    }
-                }
-            }
+    // MARK: - Maps
+
+    /// The painter for layer `layerIndex` of `a` in the state's view, at `geometry`.
+    func painter(_ s: ExplorerState, _ a: Analysis?, layer layerIndex: Int, image: ExplorerImage, geometry m: MapGeometry) -> MapPainter {
+        let np = config.numPatches, g = config.grid
+        let layer = a.flatMap { $0.layers.indices.contains(layerIndex) ? $0.layers[layerIndex] : nil }
+        let states = layer?.states ?? [PatchState](repeating: .kept, count: np)
+        let overlay: MapPainter.Overlay, glyphs: [Character]
+        switch s.view {
+        case .states, .groups:
+            overlay = .states(PatchOverlay(states: layer?.states, grid: g, strength: s.view == .groups ? .strong : .picture))
+            glyphs = states.map(Self.glyph)
+        case .scores:
+            let levels = ScoreScale.percentiles(layer?.liveScores ?? [])
+            let v = (0..<np).map { $0 < levels.count ? levels[$0] : 0 }
+            overlay = .heat(v)
+            glyphs = v.map { PatchMap.errorDigit(Float($0)) }
+        case .restoreError:
+            let e = (0..<np).map { j in Double(min(1, layer.map { j < $0.restoreError.count ? $0.restoreError[j] : 0 } ?? 0)) }
+            overlay = .heat(e)
+            glyphs = e.map { PatchMap.errorDigit(Float($0)) }
         }
+        let attrs: [Cell.Attrs] = s.view == .states || s.view == .groups ? states.map { st in
+            switch st {
+            case .center: return .bold
+            case .pruned, .unassigned, .dropped: return .dim
+            default: return []
+            }
+        } : [Cell.Attrs](repeating: [], count: np)
+        let show: Bool
+        switch s.glyphs {
+        case .on: show = true
+        case .off: show = false
+        case .auto: show = m.cellsPerPatch >= Self.glyphCells
+        }
+        let raster = rasters.raster(pixels: image.pixels, size: image.size, width: m.columns, height: m.grid * m.pixels)
+        return MapPainter(geometry: m, raster: raster, overlay: overlay, glyphs: glyphs, glyphAttrs: attrs, showGlyphs: show,
+                          selected: s.selectedPatch.flatMap { $0 < np ? $0 : nil }, color: options.color, unicode: options.unicode)
     }
 
-    /// One cell of the picture: a half block (top and bottom pixels) in 256 colours, a glyph over
-    /// the mean colour where the patch's glyph goes, or ASCII density without colour.
-    func cell(top: RGB, bottom: RGB, glyph: Character?, attrs: Cell.Attrs, group: PatchState?) -> Cell {
-        let mean = top.mixed(with: bottom, 0.5)
-        let lum = (mean.r * 0.299 + mean.g * 0.587 + mean.b * 0.114) / 255
-        switch options.color {
-        case .c256:
-            if let glyph {
-                return Cell(glyph, fg: lum > 0.55 ? 16 : 231, bg: Palette.index256(mean), attrs: attrs)
-            }
-            if options.unicode { return Cell("▀", fg: Palette.index256(top), bg: Palette.index256(bottom)) }
-            return Cell(" ", bg: Palette.index256(mean))
-        case .eight:
-            var fg = -1
-            switch group {
-            case .center(let g)?, .merged(let g, _)?: fg = Palette.groupBasic[g % Palette.groupBasic.count]
-            default: break
-            }
-            let ch = glyph ?? Palette.ramp[min(Palette.ramp.count - 1, Int(lum * Double(Palette.ramp.count)))]
-            return Cell(ch, fg: fg, attrs: attrs)
-        case .none:
-            let ch = glyph ?? Palette.ramp[min(Palette.ramp.count - 1, Int(lum * Double(Palette.ramp.count)))]
-            return Cell(ch, attrs: glyph != nil && attrs.contains(.bold) ? [.bold, .reverse] : attrs)
-        }
-    }
+    /// Without colour a patch needs a cell of its own for its glyph: no two-patches-per-cell maps.
+    var minMapPixels: Int { options.color.drawsPicture ? 1 : 2 }
 
-    // MARK: - Side panel
+    // MARK: - Mouse
 
-    func drawPanel(_ buf: inout CellBuffer, _ s: ExplorerState, _ a: Analysis?, x0: Int, y0: Int, width: Int, height: Int) {
-        var y = y0
-        func line(_ t: String, attrs: Cell.Attrs = []) {
-            if y < y0 + height { buf.put(t, x: x0, y: y, attrs: attrs, maxWidth: width) }
-            y += 1
-        }
-        line("layer \(s.layer + 1)/\(s.depth)   view: \(s.view.rawValue)", attrs: .bold)
-        switch s.method {
-        case .pruneMerge where s.scoreSource == .file:
-            let recovery = a?.settings.first { $0.key == "recovery" }?.value
-            line("PM plan: from the file" + (recovery.map { "  recovery \($0)" } ?? ""))
-        case .pruneMerge:
-            line(String(format: "PM keep %.2f prune %.2f  plan: ", s.keep, s.prune) + s.scoreSource.rawValue)
-            line("   grouping \(s.grouping.rawValue)  recovery \(s.recovery.rawValue)")
-        case .tome: line(String(format: "ToMe  keep %.2f  (r %d per block)", s.keep, s.tomeR ?? ExplorerEngine.tomeR(keep: s.keep, config: config)))
-        case .evit: line(String(format: "EViT  keep %.2f  (keep rate)", s.keep))
-        }
-        if let a {
-            line(String(format: "GFLOPs %.3f dense -> %.3f  %.0f ms", a.gflopsDense, a.gflopsCompressed, a.milliseconds))
-            func top(_ t: [(cls: Int, prob: Float)]) -> String { t.prefix(3).map { "\(name($0.cls)) \(Int(($0.prob * 100).rounded()))%" }.joined(separator: ", ") }
-            line("dense: " + top(a.denseTop))
-            line((s.method == .pruneMerge ? "PM" : s.method.rawValue).padding(toLength: 7, withPad: " ", startingAt: 0) + top(a.compressedTop))
-        } else {
-            line("computing..."); line(""); line("")
-        }
-        switch (s.view, s.method) {
-        case (.scores, _): line("0-9 score percentile (9: top tenth)")
-        case (.restoreError, _): line("0-9 restore error vs dense (9: 0.9+)")
-        case (_, .pruneMerge): line("A center  a merged  . pruned  : no center")
-        case (_, .tome): line("A center  a merged  # own token")
-        case (_, .evit): line("# kept  - dropped (fused into one token)")
-        }
-        let sel = s.selectedPatch.flatMap { $0 < config.numPatches ? $0 : nil }
-        if let sel {
-            line("patch \(sel) (row \(sel / config.grid), col \(sel % config.grid)): state group score")
-        }
-        line("blk  tokens in>run>out   GFLOPs" + (sel != nil ? " s  grp score" : ""), attrs: .underline)
-        let rows = max(0, y0 + height - y)
-        let depth = s.depth
-        let first = max(0, min(s.layer - rows / 2, depth - rows))
-        for l in first..<min(depth, first + rows) {
-            let t: String
-            if let L = a?.layers[l] {
-                var row = String(format: "%3d  %4d > %4d > %4d  %.3f", l + 1, L.tokensIn, L.tokensRun, L.tokensOut, L.gflops)
-                if let sel {
-                    let st = L.states?[sel] ?? .kept
-                    let grp = st.group.map { "\($0)" } ?? "-"
-                    row += " \(PatchMap.glyph(st))" + String(repeating: " ", count: max(0, 4 - grp.count)) + grp +
-                        String(format: " %.1e", Double(L.liveScores[sel]))
-                }
-                t = row
-            } else {
-                t = String(format: "%3d", l + 1)
+    /// The patch under a screen cell (a mouse click) in the layout on screen, or nil outside a map.
+    public func patch(atX x: Int, y: Int, width: Int, height: Int, layout: ExplorerState.Layout = .layer, layer: Int = 0) -> Int? {
+        guard width >= Self.minWidth, height >= Self.minHeight else { return nil }
+        let body = ScreenAreas(width: width, height: height).body
+        switch layout {
+        case .layer:
+            let (mapArea, _) = layerAreas(body)
+            guard let m = layerMap(mapArea) else { return nil }
+            return MapPainterHitTest(geometry: m).patch(atX: x, y: y, x0: mapArea.x, y0: mapArea.y)
+        case .strip:
+            let plan = stripPlan(body, selected: layer)
+            for slot in plan.slots {
+                if let j = MapPainterHitTest(geometry: plan.geometry).patch(atX: x, y: y, x0: slot.x, y0: slot.y + 1) { return j }
             }
-            line(t, attrs: l == s.layer ? .reverse : [])
+            return nil
+        case .methods:
+            let plan = methodsPlan(body)
+            for slot in plan.slots {
+                if let j = MapPainterHitTest(geometry: plan.geometry).patch(atX: x, y: y, x0: slot.x, y0: slot.y + 1) { return j }
+            }
+            return nil
         }
     }
 
@@ -231,47 +167,32 @@ public struct Renderer {
         let w = min(width - 4, 76), h = rows.count + 4
         let x0 = (width - w) / 2, y0 = max(1, (height - h) / 2)
         buf.fill(x: x0, y: y0, width: w, height: h, with: Cell(" ", attrs: .reverse))
-        let (hz, vt, tl, tr, bl, br): (Character, Character, Character, Character, Character, Character) =
-            options.unicode ? ("─", "│", "┌", "┐", "└", "┘") : ("-", "|", "+", "+", "+", "+")
-        for x in x0..<(x0 + w) { buf[x, y0] = Cell(hz, attrs: .reverse); buf[x, y0 + h - 1] = Cell(hz, attrs: .reverse) }
-        for y in y0..<(y0 + h) { buf[x0, y] = Cell(vt, attrs: .reverse); buf[x0 + w - 1, y] = Cell(vt, attrs: .reverse) }
-        buf[x0, y0] = Cell(tl, attrs: .reverse); buf[x0 + w - 1, y0] = Cell(tr, attrs: .reverse)
-        buf[x0, y0 + h - 1] = Cell(bl, attrs: .reverse); buf[x0 + w - 1, y0 + h - 1] = Cell(br, attrs: .reverse)
+        drawBox(&buf, Rect(x: x0, y: y0, width: w, height: h), attrs: .reverse)
         buf.put(" HELP: keys ", x: x0 + 2, y: y0, attrs: [.reverse, .bold])
         for (i, r) in rows.enumerated() {
             buf.put(r.keys, x: x0 + 2, y: y0 + 2 + i, attrs: [.reverse, .bold], maxWidth: 10)
             buf.put(r.what, x: x0 + 13, y: y0 + 2 + i, attrs: .reverse, maxWidth: w - 15)
         }
     }
-}
 
-/// The image resampled to the grid's pixel raster by area averaging in linear light.
-struct Raster {
-    let width: Int, height: Int
-    let data: [RGB]
-
-    init(image: ExplorerImage, width w: Int, height h: Int) {
-        width = w; height = h
-        let s = image.size
-        func lin(_ v: UInt8) -> Double { let c = Double(v) / 255; return c <= 0.04045 ? c / 12.92 : Foundation.pow((c + 0.055) / 1.055, 2.4) }
-        func srgb(_ v: Double) -> Double { let c = v <= 0.0031308 ? v * 12.92 : 1.055 * Foundation.pow(v, 1 / 2.4) - 0.055; return max(0, min(255, c * 255)) }
-        var out = [RGB](repeating: RGB(0, 0, 0), count: w * h)
-        for y in 0..<h {
-            let sy0 = y * s / h, sy1 = max(sy0 + 1, (y + 1) * s / h)
-            for x in 0..<w {
-                let sx0 = x * s / w, sx1 = max(sx0 + 1, (x + 1) * s / w)
-                var r = 0.0, g = 0.0, b = 0.0, n = 0.0
-                for yy in sy0..<min(sy1, s) { for xx in sx0..<min(sx1, s) {
-                    let i = (yy * s + xx) * 3
-                    r += lin(image.pixels[i]); g += lin(image.pixels[i + 1]); b += lin(image.pixels[i + 2]); n += 1
-                } }
-                out[y * w + x] = n > 0 ? RGB(srgb(r / n), srgb(g / n), srgb(b / n)) : RGB(0, 0, 0)
-            }
-        }
-        data = out
+    func drawBox(_ buf: inout CellBuffer, _ r: Rect, attrs: Cell.Attrs = []) {
+        let (hz, vt, tl, tr, bl, br): (Character, Character, Character, Character, Character, Character) =
+            options.unicode ? ("─", "│", "┌", "┐", "└", "┘") : ("-", "|", "+", "+", "+", "+")
+        for x in r.x..<r.maxX { buf[x, r.y] = Cell(hz, attrs: attrs); buf[x, r.maxY - 1] = Cell(hz, attrs: attrs) }
+        for y in r.y..<r.maxY { buf[r.x, y] = Cell(vt, attrs: attrs); buf[r.maxX - 1, y] = Cell(vt, attrs: attrs) }
+        buf[r.x, r.y] = Cell(tl, attrs: attrs); buf[r.maxX - 1, r.y] = Cell(tr, attrs: attrs)
+        buf[r.x, r.maxY - 1] = Cell(bl, attrs: attrs); buf[r.maxX - 1, r.maxY - 1] = Cell(br, attrs: attrs)
     }
-
-    func pixel(_ x: Int, _ y: Int) -> RGB { data[min(height - 1, y) * width + min(width - 1, x)] }
 }
 
-import Foundation
+/// Which patch a cell of a map shows (the mouse), from the map's geometry alone.
+struct MapPainterHitTest {
+    let geometry: MapGeometry
+    func patch(atX x: Int, y: Int, x0: Int, y0: Int) -> Int? {
+        let cx = x - x0, cy = y - y0
+        guard cx >= 0, cy >= 0, cx < geometry.columns, cy < geometry.rows else { return nil }
+        let p = geometry.pixels, py = 2 * cy
+        guard py < geometry.grid * p else { return nil }
+        return (py / p) * geometry.grid + cx / p
+    }
+}

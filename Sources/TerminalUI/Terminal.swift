@@ -28,13 +28,28 @@ public final class Terminal {
         return nil
     }
 
-    /// `preference`: "auto", "none", "8" or "256". NO_COLOR (non-empty) means none under auto.
-    public init(colorPreference preference: String) throws {
+    /// `preference`: a colour mode, or nil for automatic: NO_COLOR (non-empty) means none, COLORTERM
+    /// `truecolor` or `24bit` means direct colour where the terminfo database has a `*-direct` entry
+    /// for this terminal (ncurses-term), otherwise what TERM's entry says (256 or 8 colours).
+    public init(colorPreference preference: ColorMode?) throws {
         setlocale(LC_ALL, "")
         unicode = nc_codeset_is_utf8() != 0
         termguard_save_tty()
         guard let out = fdopen(1, "w"), let inp = fdopen(0, "r") else { throw OpenError.notATerminal("cannot open the terminal") }
-        guard let scr = newterm(nil, out, inp) else {
+        let env = { (name: String) in getenv(name).map { String(cString: $0) } ?? "" }
+        let noColor = env("NO_COLOR") != ""
+        let wantsDirect = preference == .truecolor || (preference == nil && !noColor && ["truecolor", "24bit"].contains(env("COLORTERM")))
+        // Direct colour needs a terminfo entry that says so (RGB, colors#0x1000000): TERM's own
+        // `-direct` sibling, else xterm's. None there: TERM as it is, in 256 colours.
+        var scr: OpaquePointer?
+        if wantsDirect {
+            for name in Self.directEntries(for: env("TERM")) where scr == nil {
+                scr = name.withCString { newterm($0, out, inp) }
+                if scr != nil && nc_colors() < 0x1000000 { endwin(); delscreen(scr); scr = nil }
+            }
+        }
+        if scr == nil { scr = newterm(nil, out, inp) }
+        guard let scr else {
             throw OpenError.notATerminal("this terminal type is unknown to ncurses (TERM=\(getenv("TERM").map { String(cString: $0) } ?? "unset"))")
         }
         screen = scr
@@ -43,17 +58,18 @@ public final class Terminal {
             throw OpenError.notATerminal("this terminal cannot move the cursor")
         }
         termguard_arm()
-        let noColor = (getenv("NO_COLOR").map { String(cString: $0) } ?? "") != ""
         var mode: ColorMode = .none
         if has_colors() {
             start_color()
             use_default_colors()
             let colors = nc_colors()
+            let best: ColorMode = colors >= 0x1000000 ? .truecolor : (colors >= 256 ? .c256 : .eight)
             switch preference {
-            case "none": mode = .none
-            case "8": mode = .eight
-            case "256": mode = colors >= 256 ? .c256 : .eight
-            default: mode = noColor ? .none : (colors >= 256 ? .c256 : .eight)
+            case .none?: mode = .none
+            case .eight?: mode = .eight
+            case .c256?: mode = best == .eight ? .eight : .c256
+            case .truecolor?: mode = best
+            case nil: mode = noColor ? .none : best
             }
         }
         colorMode = mode
@@ -76,6 +92,25 @@ public final class Terminal {
         if let s = screen { delscreen(s) }
         screen = nil
     }
+
+    /// terminfo entries to try for direct colour: `xterm-256color` -> `xterm-direct`, then xterm's.
+    static func directEntries(for term: String) -> [String] {
+        let base = term.hasSuffix("-256color") ? String(term.dropLast("-256color".count)) : term
+        return (base.isEmpty || base.hasSuffix("-direct") ? [base] : [base + "-direct"]).filter { !$0.isEmpty } + ["xterm-direct"]
+    }
+
+    /// The number ncurses takes for a colour: -1 the default; a palette index; with direct colour the
+    /// RGB value itself (values 0-7 are read as the ANSI palette there, so the darkest blues move up).
+    func colorNumber(_ c: CellColor) -> Int32 {
+        let direct = colorMode == .truecolor
+        switch c {
+        case .terminalDefault: return -1
+        case .palette(let i): return direct ? Self.rgbNumber(Palette.rgb(ofIndex: i).rgb8) : Int32(i)
+        case .rgb(let v): return direct ? Self.rgbNumber(v) : Int32(Palette.index256(RGB(Double(v.r), Double(v.g), Double(v.b))))
+        }
+    }
+
+    static func rgbNumber(_ v: RGB8) -> Int32 { max(8, Int32(v.r) << 16 | Int32(v.g) << 8 | Int32(v.b)) }
 
     public var size: (width: Int, height: Int) {
         var y: Int32 = 0, x: Int32 = 0
@@ -100,8 +135,8 @@ public final class Terminal {
                 if c.attrs.contains(.reverse) { attrs |= nc_a_reverse() }
                 if c.attrs.contains(.underline) { attrs |= nc_a_underline() }
                 var pair: Int32 = 0
-                if colorMode != .none && (c.fg >= 0 || c.bg >= 0) {
-                    let p = alloc_pair(Int32(c.fg), Int32(c.bg))
+                if colorMode != .none && (c.fg != .terminalDefault || c.bg != .terminalDefault) {
+                    let p = alloc_pair(colorNumber(c.fg), colorNumber(c.bg))
                     pair = p > 0 ? p : 0
                 }
                 let scalar = c.char.unicodeScalars.first.map { Int32($0.value) } ?? 32
@@ -124,6 +159,10 @@ public final class Terminal {
         case KEY_DOWN: return .down
         case KEY_HOME: return .home
         case KEY_END: return .end
+        case KEY_SLEFT: return .shiftLeft
+        case KEY_SRIGHT: return .shiftRight
+        case KEY_SR: return .shiftUp
+        case KEY_SF: return .shiftDown
         case KEY_RESIZE: return .resize
         case KEY_MOUSE:
             var y: Int32 = 0, x: Int32 = 0

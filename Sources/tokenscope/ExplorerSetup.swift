@@ -44,7 +44,7 @@ struct ExplorerSetup {
         let imgs = try Self.loadImages(images, model: m)
         classNames = try Assets.classNames(for: m, labelsFile: nil)
         engine = ExplorerEngine(model: m, ranks: r, filePlan: filePlan, images: imgs, classNames: classNames, workers: o.threads)
-        state = ExplorerState(depth: c.depth, imageCount: imgs.count, hasCalibratedRanks: r != nil, hasFilePlan: filePlan != nil,
+        state = ExplorerState(depth: c.depth, grid: c.grid, imageCount: imgs.count, hasCalibratedRanks: r != nil, hasFilePlan: filePlan != nil,
                               keep: o.keep, prune: o.prune, grouping: o.grouping, recovery: o.recovery)
         modelName = (modelPath as NSString).lastPathComponent
     }

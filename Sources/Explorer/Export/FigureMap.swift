@@ -2,10 +2,10 @@ import Compression
 import Engine
 
 /// The PNG patch map: a figure like the paper's. The image itself first, then one panel per layer
-/// with the overlay the explorer draws (group colours over centers and members, pruned and dropped
-/// patches darkened, a light outline around each group center, a line where neighbouring patches
-/// belong to different groups; a group of one patch is drawn plain, like a token kept alone), up to
-/// seven panels per row, each labelled with its layer and token counts ("L3 197>119>197").
+/// with the overlay the explorer draws (`PatchOverlay`: groups of two or more patches tinted, no two
+/// touching groups in one hue, pruned and dropped patches darkened and desaturated, a patch that runs
+/// as its own token plain; panels are large enough for its outline of each center and lines between
+/// groups), up to seven panels per row, each labelled with its layer and token counts ("L3 197>119>197").
 ///
 /// Panels are at least 128 pixels wide (so a label like "L12 197>118>197" fits at 2x): a 28x28 image
 /// is scaled by 5 (nearest neighbour, so each patch stays a crisp block), a 224x224 photo is drawn 1:1.
@@ -36,36 +36,21 @@ public enum FigureMap {
     static func drawPanel(_ out: inout RGBImage, image: ExplorerImage, layer: PatchMap.Layer?, grid g: Int, scale: Int, x0: Int, y0: Int) {
         let s = image.size, panel = s * scale
         let patchPx = Double(panel) / Double(g)
-        func patch(_ x: Int, _ y: Int) -> Int { min(g - 1, Int(Double(y) / patchPx)) * g + min(g - 1, Int(Double(x) / patchPx)) }
-        // A group of one patch is drawn like a token kept alone: no tint, no outline, no border
-        // (Prune and Merge plans have many; outlining them all would hide the real groups).
-        var size: [Int: Int] = [:]
-        for g in layer?.groups ?? [] where g >= 0 { size[g, default: 0] += 1 }
-        let groups = (layer?.groups ?? []).map { g in g >= 0 && (size[g] ?? 0) > 1 ? g : -1 }
+        let overlay = layer.map { PatchOverlay(states: $0.states, grid: g) }
         for y in 0..<panel {
             for x in 0..<panel {
                 let src = ((y / scale) * s + x / scale) * 3
                 var c = RGB(Double(image.pixels[src]), Double(image.pixels[src + 1]), Double(image.pixels[src + 2]))
-                if let layer {
-                    let j = patch(x, y), st = layer.states[j]
-                    let single = st.group != nil && groups[j] < 0
-                    if !single, let t = Palette.tint(st) { c = c.mixed(with: t.color, t.amount) }
-                    // Group boundaries: a dark line where the right or lower neighbour is in another group.
-                    let right = x + 1 < panel ? patch(x + 1, y) : j, below = y + 1 < panel ? patch(x, y + 1) : j
-                    if (right != j && groups[right] != groups[j] && (groups[j] >= 0 || groups[right] >= 0)) ||
-                        (below != j && groups[below] != groups[j] && (groups[j] >= 0 || groups[below] >= 0)) {
-                        c = RGB(30, 30, 30)
-                    }
-                    // Centers of real groups: a light outline inside the patch.
-                    if case .center = st, !single {
-                        let px = Double(x) - Double(j % g) * patchPx, py = Double(y) - Double(j / g) * patchPx
-                        if px < 1 || py < 1 || px >= patchPx - 1 || py >= patchPx - 1 { c = RGB(250, 250, 250) }
-                    }
+                if let overlay {
+                    // Patch edges fall on whole pixels: patch k covers [start(k), start(k + 1)).
+                    func start(_ k: Int) -> Int { Int(Double(k) * patchPx) }
+                    let pr = min(g - 1, Int(Double(y) / patchPx)), pc = min(g - 1, Int(Double(x) / patchPx))
+                    let side = start(pc + 1) - start(pc)
+                    c = overlay.shade(c, patch: pr * g + pc, u: x - start(pc), v: min(side - 1, y - start(pr)), side: side)
                 }
                 let o = ((y0 + y) * out.width + x0 + x) * 3
-                out.pixels[o] = UInt8(max(0, min(255, c.r.rounded())))
-                out.pixels[o + 1] = UInt8(max(0, min(255, c.g.rounded())))
-                out.pixels[o + 2] = UInt8(max(0, min(255, c.b.rounded())))
+                let q = c.rgb8
+                out.pixels[o] = q.r; out.pixels[o + 1] = q.g; out.pixels[o + 2] = q.b
             }
         }
     }
