@@ -14,8 +14,8 @@ public struct ExplorerState: Equatable, Sendable {
         case layer = "one layer", strip = "all layers", methods = "methods side by side"
     }
     /// State glyphs over the picture (`t` cycles): automatic shows them only where a patch has room
-    /// (`Renderer.glyphCells` cells or more), so they never bury a small picture. Without colour they
-    /// are always on: they are all there is.
+    /// (`Renderer.glyphCells` cells or more; in the states view only the group centers' letters), so
+    /// they never bury the picture. Without colour they are always on: they are all there is.
     public enum Glyphs: String, CaseIterable, Sendable {
         case auto, on, off
     }

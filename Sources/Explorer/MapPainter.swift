@@ -2,6 +2,23 @@ import Compression
 
 /// Draws one patch map (the picture with one layer's overlay) into a cell buffer: half blocks in
 /// colour, or, without colour, glyph density with each patch's state glyph.
+/// Which patches get their glyph over a coloured picture.
+enum GlyphShow {
+    case none, all
+    /// Only the centers of merged groups: the mark a large patch has room for.
+    case centers
+
+    func includes(_ j: Int, _ overlay: MapPainter.Overlay) -> Bool {
+        switch self {
+        case .none: return false
+        case .all: return true
+        case .centers:
+            if case .states(let o) = overlay, j < o.roles.count, case .center = o.roles[j] { return true }
+            return false
+        }
+    }
+}
+
 struct MapPainter {
     /// What the map shows of each patch.
     enum Overlay {
@@ -18,8 +35,8 @@ struct MapPainter {
     let glyphs: [Character]
     /// Per patch: attributes of its glyph without colour (centers bold, skipped patches dim).
     let glyphAttrs: [Cell.Attrs]
-    /// Whether glyphs are drawn over a coloured picture (always, without colour).
-    let showGlyphs: Bool
+    /// Which glyphs go over a coloured picture (without colour, all of them always).
+    let showGlyphs: GlyphShow
     let selected: Int?
     let color: ColorMode
     let unicode: Bool
@@ -50,25 +67,25 @@ struct MapPainter {
                 // cell's top patch).
                 let isGlyphCell = px % p == 0 && (2 * cy) % p == 0
                 let isSelected = selected == j
-                let glyph: Character? = isGlyphCell && (showGlyphs || isSelected || !color.drawsPicture) ? glyphs[j] : nil
+                let glyph: Character? = isGlyphCell && (isSelected || !color.drawsPicture || showGlyphs.includes(j, overlay)) ? glyphs[j] : nil
                 var attrs: Cell.Attrs = glyph != nil ? glyphAttrs[j] : []
                 if isSelected && isGlyphCell { attrs.insert(.reverse) }
-                buf[x0 + cx, y0 + cy] = cell(top: top, bottom: bottom, glyph: glyph, attrs: attrs, patch: j)
+                buf[x0 + cx, y0 + cy] = cell(top: top, bottom: bottom, glyph: glyph, attrs: attrs, patch: j, x: cx, y: cy)
             }
         }
     }
 
     /// One cell: a half block (top and bottom pixels), a glyph over the pixels' mean colour, or
     /// without colour the glyph or the density character of the mean.
-    func cell(top: RGB, bottom: RGB, glyph: Character?, attrs: Cell.Attrs, patch j: Int) -> Cell {
+    func cell(top: RGB, bottom: RGB, glyph: Character?, attrs: Cell.Attrs, patch j: Int, x: Int, y: Int) -> Cell {
         let mean = top.mixed(with: bottom, 0.5)
         switch color {
         case .c256, .truecolor:
             if let glyph {
                 return Cell(glyph, fg: color.color(mean.luma > 140 ? RGB(0, 0, 0) : RGB(255, 255, 255)), bg: color.color(mean), attrs: attrs)
             }
-            if unicode { return Cell("▀", fg: color.color(top), bg: color.color(bottom)) }
-            return Cell(" ", bg: color.color(mean))
+            if unicode { return Cell("▀", fg: color.pictureColor(top, x: x, y: 2 * y), bg: color.pictureColor(bottom, x: x, y: 2 * y + 1)) }
+            return Cell(" ", bg: color.pictureColor(mean, x: x, y: y))
         case .eight:
             var fg = CellColor.terminalDefault
             if case .states(let o) = overlay, let h = o.roles[j].hue { fg = .palette(Palette.groupBasic[h % Palette.groupBasic.count]) }

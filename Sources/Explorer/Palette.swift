@@ -19,6 +19,17 @@ public enum ColorMode: String, Sendable, CaseIterable {
         case .eight, .none: return .terminalDefault
         }
     }
+
+    /// A picture pixel at (x, y) of its map. In 256 colours it is ordered-dithered first: the cube's
+    /// steps are 40 levels apart, so without dithering a blended patch or a smooth photo turns into
+    /// flat blocks. A fixed 4x4 Bayer matrix, not error diffusion, so a pixel's colour depends on
+    /// itself and its position only: the same patch looks the same in every layer and every frame.
+    func pictureColor(_ c: RGB, x: Int, y: Int) -> CellColor {
+        guard self == .c256 else { return color(c) }
+        let t = (Double(Palette.bayer4[(y & 3) * 4 + (x & 3)]) + 0.5) / 16 - 0.5
+        let d = t * Palette.ditherAmplitude
+        return .palette(Palette.index256(RGB(c.r + d, c.g + d, c.b + d)))
+    }
 }
 
 /// An sRGB colour with components in 0...255, as Double so blending does not round twice.
@@ -36,6 +47,11 @@ public struct RGB: Equatable, Sendable {
 }
 
 public enum Palette {
+    /// The 4x4 Bayer threshold matrix, row-major.
+    static let bayer4: [Int] = [0, 8, 2, 10, 12, 4, 14, 6, 3, 11, 1, 9, 15, 7, 13, 5]
+    /// Dither spread in 0...255 levels: about one cube step.
+    static let ditherAmplitude = 28.0
+
     /// Basic colours (8-colour terminals) for groups: red, green, yellow, blue, magenta, cyan.
     public static let groupBasic = [1, 2, 3, 4, 5, 6]
 

@@ -10,9 +10,10 @@ import Compression
 ///   stronger on its center; neighbouring groups (8-neighbourhood) never share a hue;
 /// - patches that skip the block (pruned, or kept with no center in reach) are darkened and
 ///   desaturated, EViT's dropped patches darker still.
-/// Where a patch is drawn at least `detailSide` pixels wide, the center also gets a light outline
-/// and a dark line separates neighbouring groups (the PNG figure); smaller, the stronger blend alone
-/// marks the center (the terminal).
+/// With `details` (the PNG figure, where a patch is drawn at least `detailSide` pixels wide) the
+/// center also gets a light outline and a dark line separates neighbouring groups; without (the
+/// terminal, where a pixel is half a cell and a line would cover an eighth of the patch) the
+/// stronger blend alone marks the center.
 public struct PatchOverlay: Sendable {
     public enum Role: Equatable, Sendable {
         case own
@@ -43,7 +44,7 @@ public struct PatchOverlay: Sendable {
     /// uses `strong`).
     public struct Strength: Sendable {
         public var member: Double, center: Double
-        public static let picture = Strength(member: 0.45, center: 0.72)
+        public static let picture = Strength(member: 0.32, center: 0.55)
         public static let strong = Strength(member: 0.85, center: 1)
     }
 
@@ -104,9 +105,9 @@ public struct PatchOverlay: Sendable {
     }
 
     /// The colour of picture pixel `c` at (u, v) inside patch `j`, drawn `side` pixels wide.
-    public func shade(_ c: RGB, patch j: Int, u: Int, v: Int, side: Int) -> RGB {
+    public func shade(_ c: RGB, patch j: Int, u: Int, v: Int, side: Int, details: Bool = false) -> RGB {
         guard j >= 0, j < roles.count else { return c }
-        if side >= Self.detailSide, let line = detail(patch: j, u: u, v: v, side: side) { return line }
+        if details, side >= Self.detailSide, let line = detail(patch: j, u: u, v: v, side: side) { return line }
         switch roles[j] {
         case .own: return c
         case .member(let h): return c.mixed(with: Self.hues[h], strength.member)

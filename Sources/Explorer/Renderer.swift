@@ -16,9 +16,10 @@ public struct Renderer {
     public static let minWidth = 80, minHeight = 24
     /// Columns the one-layer layout keeps for its side panel (and the gaps around it).
     static let panelColumns = 40
-    /// Cells a patch needs before glyphs go over the picture by default (`t` overrides): below
-    /// that a glyph would hide too much of the patch.
-    public static let glyphCells = 18
+    /// Cells a patch needs before glyphs go over the picture by default (`t` overrides): the
+    /// centers' letters in the states and group views, the digits in the score and error views.
+    /// Below that a glyph would hide too much of the patch.
+    public static let glyphCells = 32
 
     public let modelName: String
     public let config: ViTConfig
@@ -120,11 +121,11 @@ public struct Renderer {
             default: return []
             }
         } : [Cell.Attrs](repeating: [], count: np)
-        let show: Bool
+        let show: GlyphShow
         switch s.glyphs {
-        case .on: show = true
-        case .off: show = false
-        case .auto: show = m.cellsPerPatch >= Self.glyphCells
+        case .on: show = .all
+        case .off: show = .none
+        case .auto: show = m.cellsPerPatch >= Self.glyphCells ? (s.view == .states || s.view == .groups ? .centers : .all) : .none
         }
         let raster = rasters.raster(pixels: image.pixels, size: image.size, width: m.columns, height: m.grid * m.pixels)
         return MapPainter(geometry: m, raster: raster, overlay: overlay, glyphs: glyphs, glyphAttrs: attrs, showGlyphs: show,

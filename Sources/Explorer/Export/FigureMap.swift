@@ -46,7 +46,7 @@ public enum FigureMap {
                     func start(_ k: Int) -> Int { Int(Double(k) * patchPx) }
                     let pr = min(g - 1, Int(Double(y) / patchPx)), pc = min(g - 1, Int(Double(x) / patchPx))
                     let side = start(pc + 1) - start(pc)
-                    c = overlay.shade(c, patch: pr * g + pc, u: x - start(pc), v: min(side - 1, y - start(pr)), side: side)
+                    c = overlay.shade(c, patch: pr * g + pc, u: x - start(pc), v: min(side - 1, y - start(pr)), side: side, details: true)
                 }
                 let o = ((y0 + y) * out.width + x0 + x) * 3
                 let q = c.rgb8
