@@ -50,7 +50,8 @@ extension Renderer {
         if let sel {
             line("patch \(sel) (row \(sel / config.grid), col \(sel % config.grid)): state group score")
         }
-        let header = "blk  tokens in>run>out   GFLOPs" + (sel != nil ? " s  grp score" : "")
+        // With a patch selected its columns come in and the counts close up, to fit 40 columns.
+        let header = sel != nil ? "blk   in> run> out GFLOPs s  grp score" : "blk  tokens in>run>out   GFLOPs"
         let barWidth = min(20, width - header.count - 2)
         line(header + (barWidth >= 6 ? "  run/in/all" : ""), attrs: .underline)
         let rows = max(0, y0 + height - y)
@@ -60,7 +61,8 @@ extension Renderer {
             var t: String
             var fraction: (run: Double, tokensIn: Double)?
             if let L = a?.layers[l] {
-                t = String(format: "%3d  %4d > %4d > %4d  %.3f", l + 1, L.tokensIn, L.tokensRun, L.tokensOut, L.gflops)
+                t = String(format: sel == nil ? "%3d  %4d > %4d > %4d  %.3f" : "%3d %4d>%4d>%4d %.3f", l + 1, L.tokensIn, L.tokensRun,
+                           L.tokensOut, L.gflops)
                 if let sel {
                     let st = L.states?[sel] ?? .kept
                     let grp = st.group.map { "\($0)" } ?? "-"
@@ -129,8 +131,8 @@ extension Renderer {
         let center = grey.mixed(with: PatchOverlay.hues[0], PatchOverlay.Strength.picture.center)
         switch view {
         case .scores:
-            return [[LegendItem(swatch: Palette.heat(0), glyph: "0", text: "low"), LegendItem(swatch: Palette.heat(1), glyph: "9", text: "top tenth:"),
-                     LegendItem(text: "score percentile")]]
+            return [[LegendItem(swatch: Palette.heat(0), glyph: "0", text: "low"), LegendItem(swatch: Palette.heat(1), glyph: "9", text: "top tenth")],
+                    [LegendItem(text: "score percentile in the layer")]]
         case .restoreError:
             return [[LegendItem(swatch: Palette.heat(0), glyph: "0", text: "same as dense"),
                      LegendItem(swatch: Palette.heat(1), glyph: "9", text: "restore error 0.9+")]]

@@ -98,7 +98,9 @@ public enum Palette {
         return best
     }
 
-    /// Nearest xterm-256 index (16-255) to an RGB colour, in OKLab.
+    /// Nearest xterm-256 index (16-255) to an RGB colour, in OKLab: exact for the centre of the
+    /// colour's 5-bit bin, so within 4 levels a channel of exact (a tenth of a cube step; the 256-colour
+    /// picture is dithered by more than that anyway).
     public static func index256(_ c: RGB) -> Int {
         func bin(_ v: Double) -> Int { v.isFinite ? max(0, min(31, Int((v * 31 / 255).rounded()))) : 0 }
         return 16 + Int(table256[(bin(c.r) * 32 + bin(c.g)) * 32 + bin(c.b)])

@@ -14,8 +14,9 @@ public struct Renderer {
     }
 
     public static let minWidth = 80, minHeight = 24
-    /// Columns the one-layer layout keeps for its side panel (and the gaps around it).
-    static let panelColumns = 40
+    /// Columns the one-layer layout keeps for its side panel (40 wide, with a selected patch's
+    /// columns) and the gaps around it.
+    static let panelColumns = 44
     /// Cells a patch needs before glyphs go over the picture by default (`t` overrides): the
     /// centers' letters in the states and group views, the digits in the score and error views.
     /// Below that a glyph would hide too much of the patch.

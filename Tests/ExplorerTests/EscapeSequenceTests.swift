@@ -26,6 +26,11 @@ final class EscapeSequenceTests: XCTestCase {
         XCTAssertEqual(EscapeSequence.decode(bytes("[C")), .right)
         XCTAssertEqual(EscapeSequence.decode(bytes("OD")), .left)
         XCTAssertEqual(EscapeSequence.decode([]), .escape, "Escape pressed alone")
+        // Shift+arrows (xterm's modifier 2; rxvt's lower-case finals) move the patch cursor.
+        for (s, k) in [("[1;2A", ExplorerState.Key.shiftUp), ("[1;2B", .shiftDown), ("[1;2C", .shiftRight), ("[1;2D", .shiftLeft),
+                       ("[a", .shiftUp), ("[d", .shiftLeft)] {
+            XCTAssertEqual(EscapeSequence.decode(bytes(s)), k, s)
+        }
         for s in ["[15~", "[1;5C", "[I"] { XCTAssertNil(EscapeSequence.decode(bytes(s)), s) }
     }
 

@@ -122,3 +122,40 @@ extension ExplorerStateTests {
         XCTAssertTrue(f.status.contains("PM file"))
     }
 }
+
+/// The patch cursor: a keyboard way to pick a patch.
+extension ExplorerStateTests {
+    func testPatchCursorStartsInTheMiddleMovesAndStopsAtEdges() {
+        var s = ExplorerState(depth: 2, grid: 4, imageCount: 1, hasCalibratedRanks: true)
+        XCTAssertEqual(s.handle(.char("L")), [.redraw])
+        XCTAssertEqual(s.selectedPatch, 2 * 4 + 2, "first move: the middle patch")
+        _ = s.handle(.shiftRight)
+        _ = s.handle(.shiftRight)
+        XCTAssertEqual(s.selectedPatch, 2 * 4 + 3, "stops at the right edge")
+        _ = s.handle(.char("K")); _ = s.handle(.shiftUp); _ = s.handle(.shiftUp)
+        XCTAssertEqual(s.selectedPatch, 3, "stops at the top")
+        _ = s.handle(.char("H")); _ = s.handle(.shiftLeft)
+        XCTAssertEqual(s.selectedPatch, 1)
+        _ = s.handle(.char("J")); _ = s.handle(.shiftDown)
+        XCTAssertEqual(s.selectedPatch, 2 * 4 + 1)
+        XCTAssertEqual(s.layer, 0, "the cursor does not move the layer")
+        _ = s.handle(.escape)
+        XCTAssertNil(s.selectedPatch)
+        var none = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
+        XCTAssertEqual(none.handle(.char("L")), [])
+        XCTAssertNil(none.selectedPatch)
+    }
+
+    func testLayoutKeys() {
+        var s = ExplorerState(depth: 2, grid: 4, imageCount: 1, hasCalibratedRanks: true)
+        XCTAssertEqual(s.handle(.char("2")), [.redraw])
+        XCTAssertEqual(s.layout, .strip)
+        XCTAssertEqual(s.handle(.char("3")), [.recompute])
+        XCTAssertEqual(s.layout, .methods)
+        XCTAssertEqual(s.handle(.char("1")), [.redraw])
+        XCTAssertEqual(s.layout, .layer)
+        _ = s.handle(.char("3"))
+        _ = s.handle(.char("r"))
+        XCTAssertEqual(s.layout, .layer, "reset")
+    }
+}

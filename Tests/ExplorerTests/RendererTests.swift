@@ -28,11 +28,11 @@ final class RendererTests: XCTestCase {
 
     func testStatesOfKnownPatchesAt80x24() {
         let (r, img, a) = fixture()(.init(color: .c256, unicode: true))
-        let s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
+        var s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
+        s.glyphs = .on
         let buf = r.render(s, analysis: a, image: img, computing: false, width: 80, height: 24)
-        // 80x24, a 4x4 grid: the map takes 20 rows and 40 columns, patches are 10 cells wide and 5
-        // tall (10 pixels a side), glyph in the top-left cell.
-        func glyph(_ j: Int) -> Character { buf[1 + (j % 4) * 10, 2 + (j / 4) * 5].char }
+        // k = 4 at 80x24 for a 4x4 grid: patches are 8 cells wide and 4 tall, glyph in the top-left cell.
+        func glyph(_ j: Int) -> Character { buf[1 + (j % 4) * 8, 2 + (j / 4) * 4].char }
         XCTAssertEqual(glyph(1), "A", "center of group 0")
         XCTAssertEqual(glyph(0), "a", "member of group 0")
         XCTAssertEqual(glyph(9), "B", "center of group 1")
@@ -55,7 +55,7 @@ final class RendererTests: XCTestCase {
         var s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
         s.view = .scores
         let buf = r.render(s, analysis: a, image: img, computing: false, width: 80, height: 24)
-        func glyph(_ j: Int) -> Character { buf[1 + (j % 4) * 10, 2 + (j / 4) * 5].char }
+        func glyph(_ j: Int) -> Character { buf[1 + (j % 4) * 8, 2 + (j / 4) * 4].char }
         XCTAssertEqual(glyph(1), "9", "top score")
         XCTAssertEqual(glyph(9), "9", "second of 16: percentile 14/15")
         XCTAssertEqual(glyph(0), "0", "tied lowest")
@@ -95,20 +95,20 @@ final class RendererTests: XCTestCase {
         let b8 = r8.render(s, analysis: a, image: img, computing: false, width: 80, height: 24)
         XCTAssertTrue(b8.cells.allSatisfy { ($0.fg == .terminalDefault || ($0.fg.paletteIndex ?? 99) <= 7) && $0.bg == .terminalDefault },
                       "8 colours: basic foregrounds only")
-        XCTAssertEqual(b8[1 + 10, 2].char, "A")
+        XCTAssertEqual(b8[1 + 8, 2].char, "A")
         let (rn, _, _) = fixture()(.init(color: .none, unicode: false))
         let bn = rn.render(s, analysis: a, image: img, computing: false, width: 80, height: 24)
         XCTAssertTrue(bn.cells.allSatisfy { $0.fg == .terminalDefault && $0.bg == .terminalDefault }, "no colour at all")
         XCTAssertTrue(bn.cells.allSatisfy { $0.char.isASCII }, "ASCII only without UTF-8")
-        XCTAssertEqual(bn[1 + 10, 2].char, "A")
+        XCTAssertEqual(bn[1 + 8, 2].char, "A")
         // Image texture never uses a state glyph's character: only the patch's first cell carries one.
-        for y in 2..<(2 + 20) {
-            for x in 1..<(1 + 40) where !((x - 1) % 10 == 0 && (y - 2) % 5 == 0) {
+        for y in 2..<(2 + 16) {
+            for x in 1..<(1 + 32) where !((x - 1) % 8 == 0 && (y - 2) % 4 == 0) {
                 XCTAssertTrue(Palette.ramp.contains(bn[x, y].char), "cell (\(x), \(y)) is \(bn[x, y].char)")
             }
         }
-        XCTAssertEqual(bn[1 + 10, 2].attrs, [.bold, .reverse], "centers stand out without colour")
-        XCTAssertEqual(bn[1 + 2 * 10, 2 + 5].char, ".")
+        XCTAssertEqual(bn[1 + 8, 2].attrs, [.bold, .reverse], "centers stand out without colour")
+        XCTAssertEqual(bn[1 + 2 * 8, 2 + 4].char, ".")
     }
 
     func testLargeTerminalAndHelpAndTooSmall() {
@@ -137,12 +137,12 @@ final class RendererTests: XCTestCase {
 extension RendererTests {
     func testClickMapsToPatchAndPanelShowsItPerLayer() {
         let (r, img, a) = fixture()(.init(color: .c256, unicode: true))
-        // 80x24 and a 4x4 grid: patches are 10 cells wide and 5 tall from (1, 2).
+        // 80x24 and a 4x4 grid: k = 4, patches are 8 cells wide and 4 tall from (1, 2).
         XCTAssertEqual(r.patch(atX: 1, y: 2, width: 80, height: 24), 0)
-        XCTAssertEqual(r.patch(atX: 1 + 10 + 9, y: 2 + 4, width: 80, height: 24), 1)
-        XCTAssertEqual(r.patch(atX: 1 + 3 * 10, y: 2 + 2 * 5, width: 80, height: 24), 11)
+        XCTAssertEqual(r.patch(atX: 1 + 8 + 7, y: 2 + 3, width: 80, height: 24), 1)
+        XCTAssertEqual(r.patch(atX: 1 + 3 * 8, y: 2 + 2 * 4, width: 80, height: 24), 11)
         XCTAssertNil(r.patch(atX: 0, y: 2, width: 80, height: 24), "left of the grid")
-        XCTAssertNil(r.patch(atX: 1 + 4 * 10, y: 2, width: 80, height: 24), "the panel")
+        XCTAssertNil(r.patch(atX: 1 + 4 * 8, y: 2, width: 80, height: 24), "the panel")
         XCTAssertNil(r.patch(atX: 1, y: 2, width: 60, height: 20), "too small to draw")
         var s = ExplorerState(depth: 2, imageCount: 1, hasCalibratedRanks: true)
         _ = s.handle(.select(patch: 9))
@@ -152,7 +152,7 @@ extension RendererTests {
         // Block 1: patch 9 is the center of group 1; block 2 is dense (own token).
         XCTAssertTrue(buf.text.contains("0.001 B   1 7.0e-01"), buf.text)
         XCTAssertTrue(buf.text.contains("0.002 #   - 7.0e-01"), buf.text)
-        XCTAssertTrue(buf[1 + 10, 2 + 10].attrs.contains(.reverse), "the selected patch's glyph is highlighted")
+        XCTAssertTrue(buf[1 + 8, 2 + 8].attrs.contains(.reverse), "the selected patch's glyph is highlighted")
         _ = s.handle(.escape)
         XCTAssertNil(s.selectedPatch)
     }
