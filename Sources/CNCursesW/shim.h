@@ -33,6 +33,8 @@ static inline int nc_put_wch(WINDOW *w, int y, int x, wchar_t ch, attr_t a, int 
     if (setcchar(&cc, s, a, 0, &pair) == ERR) return ERR;
     return mvwadd_wch(w, y, x, &cc);
 }
+/* Colours the terminal's terminfo entry declares (before start_color sets COLORS). */
+static inline int nc_terminfo_colors(void) { return tigetnum("colors"); }
 static inline int nc_has_cup(void) {
     const char *cup = tigetstr("cup");
     return cup != 0 && cup != (char *)-1;

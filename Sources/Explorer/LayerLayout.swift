@@ -42,13 +42,12 @@ extension Renderer {
         } else {
             line("computing..."); line(""); line("")
         }
-        for item in legend(s) {
-            if y < y0 + height { drawLegend(&buf, item, x: x0, y: y, width: width) }
-            y += 1
+        for item in legend(s) where y < y0 + height {
+            y += drawLegend(&buf, item, x: x0, y: y, width: width, maxLines: y0 + height - y)
         }
         let sel = s.selectedPatch.flatMap { $0 < config.numPatches ? $0 : nil }
         if let sel {
-            line("patch \(sel) (row \(sel / config.grid), col \(sel % config.grid)): state group score")
+            line("patch \(sel) (row \(sel / config.grid), col \(sel % config.grid)) in every layer:")
         }
         // With a patch selected its columns come in and the counts close up, to fit 40 columns.
         let header = sel != nil ? "blk   in> run> out GFLOPs s  grp score" : "blk  tokens in>run>out   GFLOPs"
@@ -150,10 +149,15 @@ extension Renderer {
         }
     }
 
-    func drawLegend(_ buf: inout CellBuffer, _ items: [LegendItem], x: Int, y: Int, width: Int) {
-        var cx = x
+    /// Draws the items on one line, wrapping to the next (up to `maxLines`) where one would be cut;
+    /// returns the lines used.
+    @discardableResult
+    func drawLegend(_ buf: inout CellBuffer, _ items: [LegendItem], x: Int, y: Int, width: Int, maxLines: Int = 1) -> Int {
+        var cx = x, y = y, lines = 1
         let limit = x + width
         for it in items {
+            let w = (options.color.drawsPicture ? (it.swatch != nil ? 3 : 0) : (it.glyph != nil ? 2 : 0)) + it.text.count
+            if cx > x && cx + w > limit && lines < maxLines { cx = x; y += 1; lines += 1 }
             if options.color.drawsPicture {
                 if let c = it.swatch {
                     buf[cx, y] = Cell(" ", bg: options.color.color(c)); buf[cx + 1, y] = Cell(" ", bg: options.color.color(c))
@@ -165,7 +169,7 @@ extension Renderer {
             }
             buf.put(it.text, x: cx, y: y, maxWidth: max(0, limit - cx))
             cx += it.text.count + 2
-            if cx >= limit { break }
         }
+        return lines
     }
 }

@@ -45,7 +45,7 @@ public final class Terminal {
         if wantsDirect {
             for name in Self.directEntries(for: env("TERM")) where scr == nil {
                 scr = name.withCString { newterm($0, out, inp) }
-                if scr != nil && nc_colors() < 0x1000000 { endwin(); delscreen(scr); scr = nil }
+                if let s = scr, nc_terminfo_colors() < 0x1000000 { endwin(); delscreen(s); scr = nil }
             }
         }
         if scr == nil { scr = newterm(nil, out, inp) }
