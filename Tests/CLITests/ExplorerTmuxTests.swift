@@ -52,10 +52,53 @@ final class ExplorerTmuxTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: tmp)
     }
 
-    func start(_ env: String = "", command: String = "explore") throws {
+    func start(_ env: String = "", command: String = "explore", size: (Int, Int) = (80, 24)) throws {
         let cmd = "env TERM=xterm-256color \(env) \(CLI.binary) \(command) --model \(CLI.fixture("vit-s8.safetensors")) " +
             "\(CLI.fixture("images/pp_a.png")) \(CLI.fixture("images/rgb8.png")); echo EXIT=$?; sleep 30"
-        try tmux(["new-session", "-d", "-s", "s", "-x", "80", "-y", "24", "-e", "LANG=C.UTF-8", "-e", "NCURSES_NO_UTF8_ACS=1", cmd], capture: false)
+        try tmux(["new-session", "-d", "-s", "s", "-x", "\(size.0)", "-y", "\(size.1)", "-e", "LANG=C.UTF-8", "-e", "NCURSES_NO_UTF8_ACS=1", cmd],
+                 capture: false)
+    }
+
+    /// The layouts (1 one layer, 2 all layers, 3 the methods), the glyph key and the patch cursor,
+    /// at 200x60 and 80x24.
+    func testLayoutsGlyphsAndPatchCursor() throws {
+        try start(size: (200, 60))
+        _ = try waitFor("  17 > ")
+        _ = try tmux(["send-keys", "-t", "s", "2"])
+        var screen = try waitFor("layer 3: ")
+        XCTAssertTrue(screen.contains("layer 1: ") && screen.contains("layer 2: "), screen)
+        _ = try tmux(["send-keys", "-t", "s", "3"])
+        screen = try waitFor("tokens run")
+        for m in ["Prune and Merge", "ToMe", "EViT"] { XCTAssertTrue(screen.contains(m), screen) }
+        _ = try waitFor("GFLOPs")
+        _ = try tmux(["resize-window", "-t", "s", "-x", "80", "-y", "24"])
+        screen = try waitFor("EViT")
+        _ = try tmux(["send-keys", "-t", "s", "1"])
+        _ = try waitFor("view: states")
+        _ = try tmux(["send-keys", "-t", "s", "t"])
+        _ = try waitFor("glyphs on")
+        _ = try tmux(["send-keys", "-t", "s", "L"])
+        screen = try waitFor("in every layer")
+        XCTAssertTrue(screen.contains("patch 10 (row 2, col 2)"), "4x4 grid: the cursor starts in the middle\n\(screen)")
+        _ = try tmux(["send-keys", "-t", "s", "S-Left"])
+        _ = try waitFor("patch 9 (row 2, col 1)")
+        _ = try tmux(["send-keys", "-t", "s", "q"])
+        _ = try waitFor("EXIT=0")
+    }
+
+    /// COLORTERM=truecolor with a direct-colour terminfo entry (ncurses-term): 24-bit colour escapes.
+    func testTruecolorWhereTheTerminfoHasIt() throws {
+        guard ["/usr/share/terminfo/x/xterm-direct", "/lib/terminfo/x/xterm-direct"].contains(where: FileManager.default.fileExists) else {
+            throw XCTSkip("no xterm-direct terminfo entry (apt-get install ncurses-term)")
+        }
+        // NO_COLOR empty: the test runner may set it, and an empty NO_COLOR asks for nothing.
+        try start("NO_COLOR= COLORTERM=truecolor")
+        _ = try waitFor("  17 > ")
+        let sgr = try tmux(["capture-pane", "-p", "-e", "-t", "s"])
+        XCTAssertTrue(sgr.contains("38;2;"), "24-bit foregrounds:\n\(sgr.prefix(300))")
+        XCTAssertFalse(sgr.contains("38;5;"), "no 256-colour escapes")
+        _ = try tmux(["send-keys", "-t", "s", "q"])
+        _ = try waitFor("EXIT=0")
     }
 
     func testKeysChangeLayerKeepAndHelpThenQuit() throws {
