@@ -7,14 +7,17 @@ final class DemoScriptTests: XCTestCase {
         let script = DemoScript(depth: 12, imageCount: 3, sources: 2, methods: 1)
         var s = ExplorerState(depth: 12, imageCount: 3, hasCalibratedRanks: true)
         var layers = Set<Int>(), keeps = Set<Double>(), prunes = Set<Double>(), views = Set<String>(), sources = Set<String>()
-        var recoveries = Set<String>()
+        var recoveries = Set<String>(), layouts = Set<String>()
         for step in script.steps {
             _ = s.handle(step.key)
+            layouts.insert(s.layout.rawValue)
             XCTAssertFalse(step.caption.isEmpty)
             layers.insert(s.layer); keeps.insert(s.keep); prunes.insert(s.prune); views.insert(s.view.rawValue)
             sources.insert(s.scoreSource.rawValue); recoveries.insert(s.recovery.rawValue)
         }
         XCTAssertEqual(recoveries, ["update", "official"], "both recoveries are shown")
+        XCTAssertEqual(layouts, ["one layer", "all layers"], "one method: no methods layout")
+        XCTAssertEqual(s.layout, .layer)
         XCTAssertEqual(s.recovery, .update)
         XCTAssertEqual(layers, Set(0..<12), "every layer is shown")
         XCTAssertEqual(keeps, [0.5, 0.55, 0.6, 0.65, 0.7], "keep sweeps down and back")
@@ -24,6 +27,16 @@ final class DemoScriptTests: XCTestCase {
         // One loop ends where it began except for the image, so the next loop shows the next image.
         XCTAssertEqual(s.image, 1); XCTAssertEqual(s.layer, 0); XCTAssertEqual(s.keep, 0.7); XCTAssertEqual(s.prune, 0.1)
         XCTAssertEqual(s.view, .states); XCTAssertEqual(s.scoreSource, .calibrated)
+    }
+
+    func testWithSeveralMethodsTheMethodsLayoutIsShown() {
+        let script = DemoScript(depth: 3, imageCount: 1, sources: 1, methods: 3)
+        var s = ExplorerState(depth: 3, imageCount: 1, hasCalibratedRanks: false)
+        var layouts = Set<ExplorerState.Layout>()
+        for step in script.steps { _ = s.handle(step.key); layouts.insert(s.layout) }
+        XCTAssertEqual(layouts, Set(ExplorerState.Layout.allCases))
+        XCTAssertEqual(s.layout, .layer)
+        XCTAssertEqual(s.method, .pruneMerge)
     }
 
     func testSingleImageSingleSourceSkipsThoseSteps() {

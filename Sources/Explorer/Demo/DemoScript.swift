@@ -1,6 +1,7 @@
 /// The demo's script: a fixed loop of key presses, each with a caption saying what is on screen.
 /// It walks the layers, sweeps the keep ratio and the prune rate, cycles the views, shows official
-/// recovery beside TokenScope's, switches the score source and the method when there is more than one, then moves to the next image. Pure
+/// recovery beside TokenScope's, shows every layer at once, switches the score source and the
+/// method (the methods side by side) when there is more than one, then moves to the next image. Pure
 /// data: the same model and images give the same script, which is what the tests check.
 public struct DemoScript: Sendable {
     public struct Step: Sendable, Equatable {
@@ -16,7 +17,7 @@ public struct DemoScript: Sendable {
         var s: [Step] = []
         func add(_ k: ExplorerState.Key, _ c: String) { s.append(Step(key: k, caption: c)) }
         let switchFirst = startsOnFilePlan && sources > 1
-        add(.home, "capitals: group centers, lower case: their members, dots: skip the block")
+        add(.home, "tint: merged group (brighter: its center), dark: skips, plain: own token")
         for l in 1..<max(1, depth) {
             add(.right, "layer \(l + 1) of \(depth): a plan per block; the table: tokens in > run > out")
         }
@@ -40,9 +41,15 @@ public struct DemoScript: Sendable {
             add(.char("s"), "plan source: static (calibrated) or adaptive (this image's live scores)")
             for _ in 1..<(switchFirst ? sources - 1 : sources) { add(.char("s"), "plan source switched") }
         }
+        add(.char("2"), "every layer at once: which tokens each block prunes and merges")
+        add(.end, "the last layer selected: the label marks it, the counts are tokens run")
+        add(.home, "layer 1")
+        add(.char("1"), "one layer again, with the panel")
         if methods > 1 {
+            add(.char("3"), "methods side by side: same image and keep, their tokens run and GFLOPs")
             for _ in 1..<methods { add(.char("m"), "method switched: the same image under another token-reduction method") }
             add(.char("m"), "back to Prune and Merge")
+            add(.char("1"), "one layer again")
         }
         if imageCount > 1 { add(.char("n"), "next image") }
         steps = s
