@@ -103,8 +103,10 @@ public struct Renderer {
         let overlay: MapPainter.Overlay, glyphs: [Character]
         switch s.view {
         case .states, .groups:
-            overlay = .states(PatchOverlay(states: layer?.states, grid: g, strength: s.view == .groups ? .strong : .picture))
-            glyphs = states.map(Self.glyph)
+            let o = PatchOverlay(states: layer?.states, grid: g, strength: s.view == .groups ? .strong : .picture)
+            overlay = .states(o)
+            // A group of one patch runs as its own token: `#`, as the colour says, not a center's letter.
+            glyphs = states.enumerated().map { j, st in o.isPlain(j) ? "#" : Self.glyph(st) }
         case .scores:
             let levels = ScoreScale.percentiles(layer?.liveScores ?? [])
             let v = (0..<np).map { $0 < levels.count ? levels[$0] : 0 }
@@ -115,9 +117,10 @@ public struct Renderer {
             overlay = .heat(e)
             glyphs = e.map { PatchMap.errorDigit(Float($0)) }
         }
+        let sizes = groupSizes(states)
         let attrs: [Cell.Attrs] = s.view == .states || s.view == .groups ? states.map { st in
             switch st {
-            case .center: return .bold
+            case .center(let grp) where sizes[grp, default: 0] > 1: return .bold
             case .pruned, .unassigned, .dropped: return .dim
             default: return []
             }
@@ -131,6 +134,12 @@ public struct Renderer {
         let raster = rasters.raster(pixels: image.pixels, size: image.size, width: m.columns, height: m.grid * m.pixels)
         return MapPainter(geometry: m, raster: raster, overlay: overlay, glyphs: glyphs, glyphAttrs: attrs, showGlyphs: show,
                           selected: s.selectedPatch.flatMap { $0 < np ? $0 : nil }, color: options.color, unicode: options.unicode)
+    }
+
+    func groupSizes(_ states: [PatchState]) -> [Int: Int] {
+        var size: [Int: Int] = [:]
+        for st in states { if let g = st.group { size[g, default: 0] += 1 } }
+        return size
     }
 
     /// Without colour a patch needs a cell of its own for its glyph: no two-patches-per-cell maps.
