@@ -88,15 +88,15 @@ public final class ExplorerEngine: @unchecked Sendable {
     public let classNames: [String]
     let workers: Int
     let scorer: GradientScorer
-    let denseActs: Activations
     var references: ImageAnalysisCache
 
     /// How many passes of each kind the engine has run since it was made (tests and `bench --explorer`
     /// tell a cache hit from a miss by them).
     public struct Passes: Equatable, Sendable {
-        /// Dense forward passes keeping every block's output (one per image reference).
+        /// Dense forward passes, every block's output kept (one per image: the live scores' backward
+        /// runs on this pass's activations, so an image costs one forward and one backward).
         public var dense = 0
-        /// Live-score passes, forward + backward (one per image reference).
+        /// Live-score passes: the backward with gradient-weighted scores (one per image).
         public var scores = 0
         /// Compressed forward passes (one per analysis).
         public var compressed = 0
@@ -117,7 +117,6 @@ public final class ExplorerEngine: @unchecked Sendable {
         self.classNames = classNames
         self.workers = workers
         scorer = GradientScorer(model: model, batch: 1, workers: workers)
-        denseActs = Activations(config: model.config, batch: 1, keepAllLayers: true)
         references = ImageAnalysisCache(capacity: cachedImages)
     }
 
@@ -134,25 +133,20 @@ public final class ExplorerEngine: @unchecked Sendable {
 
     func clampedImage(_ i: Int) -> Int { min(max(i, 0), images.count - 1) }
 
-    /// The image's live scores and dense outputs, computed on a miss.
+    /// The image's live scores and dense outputs, computed on a miss. The scores' forward pass is
+    /// the dense pass (`GradientScorer.activations`): its block outputs are kept before the next
+    /// image overwrites them.
     func reference(image index: Int) -> ImageReference {
         if let r = references.reference(image: index) { return r }
         let c = model.config, n = c.tokens, d = c.dim
-        let img = images[index]
-        let live = scorer.score(images: img.input, batch: 1)
+        let live = scorer.score(images: images[index].input, batch: 1)
+        passes.dense += 1
         passes.scores += 1
-        // Dense pass, keeping every block's output for the restore errors.
+        let acts = scorer.activations
         var denseOut: [Float] = []
         denseOut.reserveCapacity(c.depth * n * d)
-        img.input.withUnsafeBufferPointer { x in
-            guard let x = x.baseAddress else { return }
-            model.forward(denseActs, images: x, batch: 1, workers: workers) { _, a in
-                denseOut.append(contentsOf: UnsafeBufferPointer(start: a.res2, count: n * d))
-            }
-        }
-        passes.dense += 1
-        let r = ImageReference(live: live, denseOutputs: denseOut,
-                               denseLogits: Array(UnsafeBufferPointer(start: denseActs.logits, count: c.numClasses)))
+        for l in 0..<c.depth { denseOut.append(contentsOf: UnsafeBufferPointer(start: acts.layers[l].res2, count: n * d)) }
+        let r = ImageReference(live: live, denseOutputs: denseOut, denseLogits: Array(live.logits.prefix(c.numClasses)))
         references.insert(r, image: index)
         return r
     }

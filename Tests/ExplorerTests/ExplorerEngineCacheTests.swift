@@ -116,6 +116,24 @@ final class ExplorerEngineCacheTests: XCTestCase {
         XCTAssertEqual(e.cachedImages, [1, 2], "out of range: clamped, as analyse does")
     }
 
+    /// The dense outputs and logits the engine keeps come from the live scores' forward pass: they
+    /// are bit for bit what a separate dense pass computes (the backward must leave them alone).
+    func testTheKeptDenseOutputsAreThoseOfADensePass() throws {
+        let (e, _) = try engines()
+        let r = e.reference(image: 2)
+        let c = cfg, n = c.tokens, d = c.dim
+        let acts = Activations(config: c, batch: 1, keepAllLayers: true)
+        var outputs: [Float] = []
+        e.images[2].input.withUnsafeBufferPointer { x in
+            e.model.forward(acts, images: x.baseAddress!, batch: 1, workers: 1) { _, a in
+                outputs.append(contentsOf: UnsafeBufferPointer(start: a.res2, count: n * d))
+            }
+        }
+        XCTAssertEqual(r.denseOutputs, outputs)
+        XCTAssertEqual(r.denseLogits, Array(UnsafeBufferPointer(start: acts.logits, count: c.numClasses)))
+        XCTAssertEqual(r.live.scores, GradientScorer(model: e.model, batch: 1, workers: 1).score(images: e.images[2].input, batch: 1).scores)
+    }
+
     /// The least recently used image goes first; analysing or preparing an image marks it used.
     func testTheCacheKeepsTheMostRecentlyUsedImages() throws {
         let (e, _) = try engines(cachedImages: 2)
