@@ -71,8 +71,8 @@ public struct Analysis: @unchecked Sendable {
     public var settings: [(key: String, value: String)] = []
 }
 
-/// Runs what the explorer shows: live scores (forward + backward), the plan, the dense and the
-/// compressed forward passes, predictions and per-patch restore errors.
+/// Runs what the explorer shows: live scores (forward + backward; that forward is the dense pass),
+/// the plan, the compressed forward pass, predictions and per-patch restore errors.
 ///
 /// The live scores and the dense pass depend on the image alone, so they run once per image and are
 /// kept for the last few images (`prepare(image:)` computes them ahead); a recompute for new settings
@@ -106,10 +106,10 @@ public final class ExplorerEngine: @unchecked Sendable {
     }
     public private(set) var passes = Passes()
 
-    /// `cachedImages`: how many images' scores and dense outputs are kept (the one on screen and
+    /// `cacheCapacity`: how many images' scores and dense outputs are kept (the one on screen and
     /// its neighbours).
     public init(model: ViTModel, ranks: [[Double]]?, filePlan: PMModel? = nil, images: [ExplorerImage], classNames: [String], workers: Int = 2,
-                cachedImages: Int = 4) {
+                cacheCapacity: Int = 4) {
         self.model = model
         self.ranks = ranks
         self.filePlan = filePlan
@@ -117,7 +117,7 @@ public final class ExplorerEngine: @unchecked Sendable {
         self.classNames = classNames
         self.workers = workers
         scorer = GradientScorer(model: model, batch: 1, workers: workers)
-        references = ImageAnalysisCache(capacity: cachedImages)
+        references = ImageAnalysisCache(capacity: cacheCapacity)
     }
 
     /// Computes the live scores and the dense pass of an image ahead of its analysis (no-op when they
@@ -151,6 +151,8 @@ public final class ExplorerEngine: @unchecked Sendable {
         return r
     }
 
+    /// Everything the explorer shows for `s`: the plan, the compressed pass, predictions and restore
+    /// errors, plus the image's live scores and dense pass when the engine does not hold them yet.
     public func analyse(_ s: ExplorerState) throws -> Analysis {
         let t0 = Clock.now()
         let c = model.config, n = c.tokens, d = c.dim, np = c.numPatches, pre = c.prefixTokens

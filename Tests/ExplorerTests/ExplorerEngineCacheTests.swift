@@ -10,7 +10,7 @@ final class ExplorerEngineCacheTests: XCTestCase {
 
     /// Two engines over the same model and three images: `ranks` for the calibrated source and a
     /// PM file's plan for the file source.
-    func engines(cachedImages: Int = 4) throws -> (ExplorerEngine, () -> ExplorerEngine) {
+    func engines(cacheCapacity: Int = 4) throws -> (ExplorerEngine, () -> ExplorerEngine) {
         let m = try ViTModel(config: cfg)
         m.initializeForTraining(seed: 3)
         var rng = SplitMix64(seed: 5)
@@ -23,7 +23,7 @@ final class ExplorerEngineCacheTests: XCTestCase {
         let file = try PMModel(dense: m, blocks: plan, recovery: .official)
         func make() -> ExplorerEngine {
             ExplorerEngine(model: m, ranks: ranks, filePlan: file, images: images, classNames: ["a", "b", "c"], workers: 1,
-                           cachedImages: cachedImages)
+                           cacheCapacity: cacheCapacity)
         }
         return (make(), make)
     }
@@ -136,7 +136,7 @@ final class ExplorerEngineCacheTests: XCTestCase {
 
     /// The least recently used image goes first; analysing or preparing an image marks it used.
     func testTheCacheKeepsTheMostRecentlyUsedImages() throws {
-        let (e, _) = try engines(cachedImages: 2)
+        let (e, _) = try engines(cacheCapacity: 2)
         e.prepare(image: 0); e.prepare(image: 1)
         _ = try e.analyse(state(.evit, .calibrated, image: 0))
         e.prepare(image: 2)
