@@ -31,6 +31,11 @@ public final class GradientScorer {
         public var loss: Double
     }
 
+    /// The forward pass of the last `score` call, every block's activations kept. It is the model's
+    /// dense pass on those images (the backward only reads it), so a caller that also wants the
+    /// dense block outputs or logits reads them here instead of running the pass again.
+    public var activations: Activations { acts }
+
     public init(model: ViTModel, batch: Int, workers: Int = 2) {
         self.model = model
         self.batch = batch

@@ -71,9 +71,14 @@ public struct Analysis: @unchecked Sendable {
     public var settings: [(key: String, value: String)] = []
 }
 
-/// Runs what the explorer shows: live scores (forward + backward), the plan, the dense and the
-/// compressed forward passes, predictions and per-patch restore errors. Runs one analysis at a time
-/// (the explorer's background queue is serial), which is what makes it safe to hand to that queue.
+/// Runs what the explorer shows: live scores (forward + backward; that forward is the dense pass),
+/// the plan, the compressed forward pass, predictions and per-patch restore errors.
+///
+/// The live scores and the dense pass depend on the image alone, so they run once per image and are
+/// kept for the last few images (`prepare(image:)` computes them ahead); a recompute for new settings
+/// runs the plan and the compressed pass only. The engine holds mutable buffers and that cache
+/// without locks: use it from one thread or serial queue at a time (the explorer's background queue
+/// is serial), which is what makes it safe to hand to that queue.
 public final class ExplorerEngine: @unchecked Sendable {
     public let model: ViTModel
     public let ranks: [[Double]]?
@@ -83,9 +88,28 @@ public final class ExplorerEngine: @unchecked Sendable {
     public let classNames: [String]
     let workers: Int
     let scorer: GradientScorer
-    let denseActs: Activations
+    var references: ImageAnalysisCache
 
-    public init(model: ViTModel, ranks: [[Double]]?, filePlan: PMModel? = nil, images: [ExplorerImage], classNames: [String], workers: Int = 2) {
+    /// How many passes of each kind the engine has run since it was made (tests and `bench --explorer`
+    /// tell a cache hit from a miss by them).
+    public struct Passes: Equatable, Sendable {
+        /// Dense forward passes, every block's output kept (one per image: the live scores' backward
+        /// runs on this pass's activations, so an image costs one forward and one backward).
+        public var dense = 0
+        /// Live-score passes: the backward with gradient-weighted scores (one per image).
+        public var scores = 0
+        /// Compressed forward passes (one per analysis).
+        public var compressed = 0
+        public init(dense: Int = 0, scores: Int = 0, compressed: Int = 0) {
+            self.dense = dense; self.scores = scores; self.compressed = compressed
+        }
+    }
+    public private(set) var passes = Passes()
+
+    /// `cacheCapacity`: how many images' scores and dense outputs are kept (the one on screen and
+    /// its neighbours).
+    public init(model: ViTModel, ranks: [[Double]]?, filePlan: PMModel? = nil, images: [ExplorerImage], classNames: [String], workers: Int = 2,
+                cacheCapacity: Int = 4) {
         self.model = model
         self.ranks = ranks
         self.filePlan = filePlan
@@ -93,32 +117,61 @@ public final class ExplorerEngine: @unchecked Sendable {
         self.classNames = classNames
         self.workers = workers
         scorer = GradientScorer(model: model, batch: 1, workers: workers)
-        denseActs = Activations(config: model.config, batch: 1, keepAllLayers: true)
+        references = ImageAnalysisCache(capacity: cacheCapacity)
     }
 
+    /// Computes the live scores and the dense pass of an image ahead of its analysis (no-op when they
+    /// are held), so that `n` and `p` answer at once: the explorer calls it for the next and the
+    /// previous image while the user looks. Out-of-range indices are clamped, as `analyse` does.
+    public func prepare(image: Int) {
+        guard !images.isEmpty else { return }
+        _ = reference(image: clampedImage(image))
+    }
+
+    /// The images whose scores and dense outputs are held, least recently used first.
+    public var cachedImages: [Int] { references.images }
+
+    func clampedImage(_ i: Int) -> Int { min(max(i, 0), images.count - 1) }
+
+    /// The image's live scores and dense outputs, computed on a miss. The scores' forward pass is
+    /// the dense pass (`GradientScorer.activations`): its block outputs are kept before the next
+    /// image overwrites them.
+    func reference(image index: Int) -> ImageReference {
+        if let r = references.reference(image: index) { return r }
+        let c = model.config, n = c.tokens, d = c.dim
+        let live = scorer.score(images: images[index].input, batch: 1)
+        passes.dense += 1
+        passes.scores += 1
+        let acts = scorer.activations
+        var denseOut: [Float] = []
+        denseOut.reserveCapacity(c.depth * n * d)
+        for l in 0..<c.depth { denseOut.append(contentsOf: UnsafeBufferPointer(start: acts.layers[l].res2, count: n * d)) }
+        let r = ImageReference(live: live, denseOutputs: denseOut, denseLogits: Array(live.logits.prefix(c.numClasses)))
+        references.insert(r, image: index)
+        return r
+    }
+
+    /// Everything the explorer shows for `s`: the plan, the compressed pass, predictions and restore
+    /// errors, plus the image's live scores and dense pass when the engine does not hold them yet.
     public func analyse(_ s: ExplorerState) throws -> Analysis {
         let t0 = Clock.now()
         let c = model.config, n = c.tokens, d = c.dim, np = c.numPatches, pre = c.prefixTokens
-        let img = images[min(max(s.image, 0), images.count - 1)]
-        let live = scorer.score(images: img.input, batch: 1)
-        // Dense pass, keeping every block's output for the restore errors.
-        var denseOut: [[Float]] = []
-        img.input.withUnsafeBufferPointer { x in
-            model.forward(denseActs, images: x.baseAddress!, batch: 1, workers: workers) { _, a in
-                denseOut.append(Array(UnsafeBufferPointer(start: a.res2, count: n * d)))
-            }
-        }
-        let denseLogits = Array(UnsafeBufferPointer(start: denseActs.logits, count: c.numClasses))
+        let index = clampedImage(s.image)
+        let img = images[index]
+        let ref = reference(image: index)
+        let live = ref.live
         /// Per patch, || grid - dense || / || dense || after block l.
         func restoreError(_ l: Int, _ grid: UnsafePointer<Float>) -> [Float] {
-            let ref = denseOut[l]
-            return (0..<np).map { j in
-                var num: Float = 0, den: Float = 0
-                for k in 0..<d {
-                    let a = grid[(pre + j) * d + k], b = ref[(pre + j) * d + k]
-                    num += (a - b) * (a - b); den += b * b
+            ref.denseOutputs.withUnsafeBufferPointer { dense in
+                let o = l * n * d
+                return (0..<np).map { j in
+                    var num: Float = 0, den: Float = 0
+                    for k in 0..<d {
+                        let a = grid[(pre + j) * d + k], b = dense[o + (pre + j) * d + k]
+                        num += (a - b) * (a - b); den += b * b
+                    }
+                    return (num / max(den, 1e-12)).squareRoot()
                 }
-                return (num / max(den, 1e-12)).squareRoot()
             }
         }
         var errors: [[Float]] = []
@@ -150,6 +203,7 @@ public final class ExplorerEngine: @unchecked Sendable {
             img.input.withUnsafeBufferPointer { x in
                 f.forward(images: x.baseAddress!, batch: 1, workers: workers) { l, out in errors.append(restoreError(l, out)) }
             }
+            passes.compressed += 1
             logits = f.logits(batch: 1)
             layers = (0..<c.depth).map { l in
                 let b = pm.blocks[l]
@@ -183,6 +237,7 @@ public final class ExplorerEngine: @unchecked Sendable {
             img.input.withUnsafeBufferPointer { x in
                 f.forward(images: x.baseAddress!, batch: 1, workers: workers) { l, grid in errors.append(restoreError(l, grid)) }
             }
+            passes.compressed += 1
             logits = f.logits(batch: 1)
             let counts = f.tokenCounts
             layers = (0..<c.depth).map { l in
@@ -204,7 +259,7 @@ public final class ExplorerEngine: @unchecked Sendable {
             gflops = any.flopsPerImage
         }
         return Analysis(key: .init(s), layers: layers,
-                        denseTop: Self.top(denseLogits, 3), compressedTop: Self.top(logits, 3),
+                        denseTop: Self.top(ref.denseLogits, 3), compressedTop: Self.top(logits, 3),
                         gflopsDense: c.flopsPerImage / 1e9, gflopsCompressed: gflops / 1e9,
                         milliseconds: (Clock.now() - t0) * 1000, planNote: note, settings: settings)
     }
