@@ -50,6 +50,7 @@ enum ExplorerSession {
         var shown: Analysis?
         var busy = false
         var inFlight: Analysis.Key?
+        var lastKey = Clock.now()
         func startNext(_ s: ExplorerState) {
             guard !busy else { return }
             if let want = AnalysisStore.needed(for: s).first(where: { store.analysis(for: $0) == nil && !failed.contains(Analysis.Key($0)) }) {
@@ -58,8 +59,11 @@ enum ExplorerSession {
                 queue.async { mailbox.put(.analysis(Result { try engine.analyse(want) })) }
                 return
             }
+            // Prepare only once the user pauses: the queue runs one job at a time, and a key pressed
+            // during a prepare waits for it (a forward and a backward pass).
             let n = s.imageCount
-            if let next = [(s.image + 1) % n, (s.image + n - 1) % n].first(where: { !prepared.contains($0) }) {
+            if Clock.now() - lastKey > Self.idleBeforePrepare,
+               let next = [(s.image + 1) % n, (s.image + n - 1) % n].first(where: { !prepared.contains($0) }) {
                 prepared.insert(next)
                 busy = true
                 queue.async { engine.prepare(image: next); mailbox.put(.prepared) }
@@ -122,11 +126,15 @@ enum ExplorerSession {
                 continue
             }
             state.status = ""
+            lastKey = Clock.now()
             apply(k)
         }
         // Let a running analysis finish before the engine goes away.
         queue.sync {}
     }
+
+    /// Seconds without a key before the neighbouring images are prepared.
+    static let idleBeforePrepare = 0.3
 
     /// What the analysis queue hands back to the key loop.
     enum Delivery { case analysis(Result<Analysis, Error>), prepared }
@@ -151,9 +159,4 @@ enum ExplorerSession {
             return "export failed: \(error)"
         }
     }
-}
-
-// Until the engine's per-image cache lands: preparing is a no-op.
-extension ExplorerEngine {
-    func prepare(image: Int) {}
 }
