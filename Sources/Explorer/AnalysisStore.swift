@@ -35,6 +35,12 @@ public struct AnalysisStore: Sendable {
         Self.needed(for: s).first { analysis(for: $0) == nil }
     }
 
+    /// Computes, now, every analysis the screen needs for `s` that is not here yet (the snapshot and
+    /// the tests; the terminal asks for them one by one off the key loop).
+    public mutating func fill(for s: ExplorerState, using engine: ExplorerEngine) throws {
+        while let want = missing(for: s) { insert(try engine.analyse(want)) }
+    }
+
     /// The other methods' analyses the methods layout shows beside the state's own.
     public func methodAnalyses(for s: ExplorerState) -> [ExplorerState.Method: Analysis] {
         var out: [ExplorerState.Method: Analysis] = [:]

@@ -45,7 +45,7 @@ enum ExplorerSnapshot {
         for ch in o.keys {
             if let k = key(ch) { _ = state.handle(k) }
         }
-        while let s = store.missing(for: state) { store.insert(try setup.engine.analyse(s)) }
+        try store.fill(for: state, using: setup.engine)
         guard let d = o.dimensions else { throw EngineError("--size must be COLUMNSxROWS") }
         let frame = renderer.render(state, analysis: store.analysis(for: state), methods: store.methodAnalyses(for: state),
                                     image: setup.engine.images[state.image], computing: false, width: d.width, height: d.height)

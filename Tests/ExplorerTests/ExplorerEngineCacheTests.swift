@@ -147,3 +147,41 @@ final class ExplorerEngineCacheTests: XCTestCase {
         XCTAssertEqual(e.cachedImages, [2, 1])
     }
 }
+
+/// What each key costs the engine, through the analyses the screen needs (`AnalysisStore`): keys
+/// that only move around what is drawn run no pass at all.
+extension ExplorerEngineCacheTests {
+    func testNavigationKeysRunNoPassAndPlanKeysOnlyTheCompressedOne() throws {
+        let (e, _) = try engines()
+        var s = ExplorerState(depth: cfg.depth, grid: cfg.grid, imageCount: 3, hasCalibratedRanks: true)
+        var store = AnalysisStore()
+        try store.fill(for: s, using: e)
+        XCTAssertEqual(e.passes, .init(dense: 1, scores: 1, compressed: 1))
+        let navigation: [ExplorerState.Key] = [.right, .right, .left, .end, .home, .char("v"), .tab, .char("2"), .char("1"), .char("t"),
+                                               .char("L"), .shiftDown, .char("H"), .escape, .char("?"), .char("?"), .ctrlL, .resize]
+        for k in navigation {
+            let before = e.passes
+            _ = s.handle(k)
+            try store.fill(for: s, using: e)
+            XCTAssertEqual(e.passes, before, "\(k) only redraws")
+            XCTAssertNotNil(store.analysis(for: s))
+        }
+        for k: ExplorerState.Key in [.up, .char("["), .char("g"), .char("u"), .char("m"), .char("s")] {
+            let before = e.passes
+            _ = s.handle(k)
+            try store.fill(for: s, using: e)
+            XCTAssertEqual(e.passes, .init(dense: before.dense, scores: before.scores, compressed: before.compressed + 1), "\(k)")
+        }
+        // Back to settings seen before: already there.
+        let before = e.passes
+        _ = s.handle(.down)
+        _ = s.handle(.up)
+        try store.fill(for: s, using: e)
+        XCTAssertEqual(e.passes, before)
+        // The methods layout needs the two other methods at the same settings.
+        _ = s.handle(.char("3"))
+        try store.fill(for: s, using: e)
+        XCTAssertEqual(e.passes.compressed, before.compressed + 2)
+        XCTAssertEqual(store.methodAnalyses(for: s).count, 2)
+    }
+}
