@@ -4,17 +4,19 @@ import Explorer
 import Foundation
 
 /// `bench --explorer`: what a key press costs in the explorer, measured without a terminal. Replays
-/// a fixed key sequence through the state reducer; every key that asks for a recompute runs the
-/// analysis and every key redraws an 80x24 cell buffer.
+/// a fixed key sequence through the state reducer; after each key every analysis the screen needs
+/// and does not have yet is computed (`AnalysisStore`, as the explorer keeps them: settings seen
+/// before cost nothing; the methods layout needs all three methods) and an 80x24 cell buffer is drawn.
 ///
 /// Between two keys the explorer prepares the next and the previous image in the background while
 /// the user looks (`ExplorerEngine.prepare(image:)`: their live scores and dense pass); the bench
 /// models that idle time by preparing both after each key, off the clock. Keys of a burst (n held
 /// down) get no idle time, which is when an image's own passes land on a key.
 ///
-/// Each key is classed by what it cost: navigation (redraw only), plan change (a recompute on an
-/// image the engine held: plan and compressed pass) and live (a recompute that had to run the
-/// image's dense and score passes, told by the engine's pass counters). Reports the mean and the
+/// Each key is classed by what it cost: navigation (redraw only), revisit (a recompute whose
+/// analyses were kept from before), plan change (a recompute on an image the engine held: plan and
+/// compressed passes) and live (a recompute that had to run the image's dense and score passes),
+/// told by the engine's pass counters. Reports the mean and the
 /// worst per class and overall, and the overall figures of the first 63 keys alone: the replay
 /// earlier versions timed (every recompute then ran all three passes).
 enum ExplorerBench {
@@ -33,13 +35,23 @@ enum ExplorerBench {
           .char("m"), .char("s"), .up, .down, .char("g"), .char("g")] as [ExplorerState.Key]).map { ($0, true) } +
         [(.char("n"), false), (.char("n"), false), (.char("n"), false), (.char("n"), true),
          (.char("p"), false), (.char("p"), false), (.char("p"), false), (.char("p"), true),
-         (.char("s"), true), (.right, true), (.char("r"), true)]
+         (.char("s"), true), (.right, true), (.char("r"), true)] +
+        // The layouts, the methods side by side at a new keep ratio, glyphs and the patch cursor.
+        ([.char("2"), .right, .right, .end, .char("3"), .left, .up, .char("1"), .char("t"), .char("L"), .shiftDown, .char("H"),
+          .char("K"), .escape, .char("t"), .char("t"), .char("2"), .char("v"), .char("1")] as [ExplorerState.Key]).map { ($0, true) }
 
     /// Images in the replay: enough that a burst of n reaches images nobody prepared.
     static let imageCount = 8
 
     enum Cost: String, CaseIterable {
-        case navigation, plan, live
+        /// A key that only redraws.
+        case navigation
+        /// A recompute whose analyses were all kept from before (settings seen already).
+        case revisit
+        /// A recompute on an image the engine held: planner and compressed passes.
+        case plan
+        /// A recompute that had to run the image's dense and score passes.
+        case live
     }
 
     static func run(model m: ViTModel, modelName: String, threads: Int, json: Bool) throws {
@@ -57,8 +69,15 @@ enum ExplorerBench {
         let ranks = (0..<c.depth).map { _ in (0..<c.numPatches).map { _ in Double(rng.nextUniform()) } }
         let engine = ExplorerEngine(model: m, ranks: ranks, images: images, classNames: (0..<c.numClasses).map { "class \($0)" }, workers: threads)
         let renderer = Renderer(modelName: modelName, config: c, classNames: [], options: .init(color: .c256, unicode: true))
-        var state = ExplorerState(depth: c.depth, imageCount: images.count, hasCalibratedRanks: true)
-        var current = try engine.analyse(state)  // warm-up
+        var state = ExplorerState(depth: c.depth, grid: c.grid, imageCount: images.count, hasCalibratedRanks: true)
+        var store = AnalysisStore()
+        func frame() {
+            _ = renderer.render(state, analysis: store.analysis(for: state), methods: store.methodAnalyses(for: state),
+                                image: images[state.image], computing: false, width: 80, height: 24)
+        }
+        // Warm-up: the first frame, drawn before any key.
+        try store.fill(for: state, using: engine)
+        frame()
         func idle() {
             engine.prepare(image: (state.image + 1) % images.count)
             engine.prepare(image: (state.image - 1 + images.count) % images.count)
@@ -70,10 +89,11 @@ enum ExplorerBench {
             let before = engine.passes
             let t0 = Clock.now()
             let recompute = state.handle(k).contains(.recompute)
-            if recompute { current = try engine.analyse(state) }
-            _ = renderer.render(state, analysis: current, image: images[state.image], computing: false, width: 80, height: 24)
+            try store.fill(for: state, using: engine)
+            frame()
             times.append((Clock.now() - t0) * 1000)
-            costs.append(!recompute ? .navigation : (engine.passes.scores > before.scores ? .live : .plan))
+            let after = engine.passes
+            costs.append(!recompute ? .navigation : after.scores > before.scores ? .live : after.compressed > before.compressed ? .plan : .revisit)
             if pause { idle() }
         }
         let replayCount = 3 * keys.count
@@ -95,8 +115,8 @@ enum ExplorerBench {
             print("explorer   \(times.count) key presses replayed on \(modelName) (80x24, 256 colours; next and previous image prepared between keys, untimed)")
             print(String(format: "per key    mean %.1f ms   median %.1f ms   worst %.1f ms   (first %d keys, the earlier replay: mean %.1f ms, worst %.1f ms)",
                          overall.mean, overall.median, overall.max, replayCount, first.mean, first.max))
-            let labels: [Cost: String] = [.navigation: "navigation (redraw only)", .plan: "plan change (image held)",
-                                          .live: "live (image's dense + score passes)"]
+            let labels: [Cost: String] = [.navigation: "navigation (redraw only)", .revisit: "plan change, seen before (kept)",
+                                          .plan: "plan change (image held)", .live: "live (image's dense + score passes)"]
             for (cost, s) in perClass {
                 let name = (labels[cost] ?? cost.rawValue).padding(toLength: 36, withPad: " ", startingAt: 0)
                 print("  " + name + String(format: " %3d keys   mean %.1f ms   worst %.1f ms", s.count, s.mean, s.max))

@@ -98,6 +98,8 @@ enum ExplorerSession {
             startNext(state)
             let own = store.analysis(for: state)
             if let own { shown = own }
+            // While the result is computed the last one stays on screen, but never another image's.
+            if shown?.key.image != state.image { shown = nil }
             if var d = demo, let k = d.tick(now: Clock.now(), busy: busy) {
                 state.status = ""
                 apply(k)

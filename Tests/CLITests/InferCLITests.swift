@@ -109,9 +109,10 @@ final class InferCLITests: XCTestCase {
         let o = try CLI.run(["bench", "--model", CLI.fixture("vit-s8.safetensors"), "--explorer", "--json"])
         XCTAssertEqual(o.status, 0, o.stderr)
         let obj = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
-        // The earlier 63-key replay, then 42 more keys; every key is in one cost class.
-        XCTAssertEqual(obj?["keys"] as? Int, 105)
-        XCTAssertEqual(["navigation_keys", "plan_keys", "live_keys"].map { obj?[$0] as? Int ?? 0 }.reduce(0, +), 105)
+        // The earlier 63-key replay, then 61 more keys; every key is in one cost class.
+        XCTAssertEqual(obj?["keys"] as? Int, 124)
+        XCTAssertEqual(["navigation_keys", "revisit_keys", "plan_keys", "live_keys"].map { obj?[$0] as? Int ?? 0 }.reduce(0, +), 124)
+        XCTAssertGreaterThan(obj?["revisit_keys"] as? Int ?? 0, 0, "settings seen before are kept")
         XCTAssertGreaterThan(obj?["live_keys"] as? Int ?? 0, 0, "the n bursts reach images nobody prepared")
         XCTAssertGreaterThan(obj?["ms_per_key_mean"] as? Double ?? 0, 0)
         XCTAssertGreaterThan(obj?["replay63_ms_mean"] as? Double ?? 0, 0)
