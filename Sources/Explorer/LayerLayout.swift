@@ -140,10 +140,10 @@ extension Renderer {
             let group = [LegendItem(swatch: member, glyph: "a", text: "merged group"), LegendItem(swatch: center, glyph: "A", text: "its center")]
             var second: [LegendItem] = []
             if methods.contains(.pruneMerge) {
-                second += [LegendItem(swatch: shade([.pruned]), glyph: ".", text: "pruned"),
-                           LegendItem(swatch: shade([.unassigned]), glyph: ":", text: "no center: both skip")]
+                second += [LegendItem(swatch: shade([.pruned]), glyph: ".", text: "pruned (skips)"),
+                           LegendItem(swatch: shade([.unassigned]), glyph: ":", text: "no center (skips)")]
             }
-            if methods.contains(.evit) { second.append(LegendItem(swatch: shade([.dropped]), glyph: "-", text: "dropped (fused into one token)")) }
+            if methods.contains(.evit) { second.append(LegendItem(swatch: shade([.dropped]), glyph: "-", text: "dropped (fused)")) }
             let first = methods.contains(.pruneMerge) || methods.contains(.tome) ? group + [own] : [own]
             return second.isEmpty ? [first] : [first, second]
         }

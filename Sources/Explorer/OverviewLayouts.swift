@@ -113,7 +113,7 @@ extension Renderer {
             func line(_ text: String) { buf.put(text, x: slot.x, y: y, maxWidth: width); y += 1 }
             guard let a, a.layers.indices.contains(s.layer) else { line("computing..."); continue }
             let L = a.layers[s.layer]
-            line("\(L.tokensRun) of \(config.tokens) tokens run" + (L.tokensIn < config.tokens ? " (\(L.tokensIn) left)" : ""))
+            line("\(L.tokensRun) of \(config.tokens) tokens run")
             line(bar(run: Double(L.tokensRun), tokensIn: Double(L.tokensIn), width: min(width, 24)))
             line(String(format: "GFLOPs %.3f (dense %.3f)", a.gflopsCompressed, a.gflopsDense))
             line("top-1 " + top(Array(a.compressedTop.prefix(1))))
