@@ -79,7 +79,8 @@ extension Renderer {
     // MARK: - Methods side by side
 
     func methodsPlan(_ body: Rect) -> MapSlots {
-        let area = Rect(x: body.x, y: body.y + 2, width: body.width, height: body.height - 3)
+        // Two rows at the bottom for the legend of all three methods.
+        let area = Rect(x: body.x, y: body.y + 2, width: body.width, height: body.height - 4)
         let n = ExplorerState.Method.allCases.count, textRows = 4, minSlot = 24
         let g = config.grid
         var p = max(2, (area.width / max(1, n * g)) & ~1)
@@ -115,10 +116,9 @@ extension Renderer {
             let L = a.layers[s.layer]
             line("\(L.tokensRun) of \(config.tokens) tokens run")
             line(bar(run: Double(L.tokensRun), tokensIn: Double(L.tokensIn), width: min(width, 24)))
-            line(String(format: "GFLOPs %.3f (dense %.3f)", a.gflopsCompressed, a.gflopsDense))
+            line(String(format: "GFLOPs %.3f of %.3f", a.gflopsCompressed, a.gflopsDense))
             line("top-1 " + top(Array(a.compressedTop.prefix(1))))
         }
-        let items = legend(s)
-        if let first = items.first { drawLegend(&buf, first + (items.dropFirst().first ?? []), x: body.x, y: body.maxY - 1, width: body.width) }
+        drawLegend(&buf, legend(s).flatMap { $0 }, x: body.x, y: body.maxY - 2, width: body.width, maxLines: 2)
     }
 }
