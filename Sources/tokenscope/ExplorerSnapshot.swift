@@ -5,7 +5,8 @@ import Foundation
 
 /// `explore --snapshot`: the options that say which screen to draw.
 struct SnapshotOptions: ParsableArguments {
-    @Option(help: "Draw what the screen would show into this PNG and exit (no terminal needed).") var snapshot: String?
+    @Option(help: "Draw what the screen would show into this PNG and exit (no terminal needed); a .txt file gets the screen's characters.")
+    var snapshot: String?
     @Option(help: "Screen size of the snapshot, COLUMNSxROWS.") var size: String = "100x32"
     @Option(help: "Keys to press before the snapshot, as typed (e.g. 2 for the layer strip, lll for layer 4, 3 for the methods).")
     var keys: String = ""
@@ -49,7 +50,11 @@ enum ExplorerSnapshot {
         guard let d = o.dimensions else { throw EngineError("--size must be COLUMNSxROWS") }
         let frame = renderer.render(state, analysis: store.analysis(for: state), methods: store.methodAnalyses(for: state),
                                     image: setup.engine.images[state.image], computing: false, width: d.width, height: d.height)
-        try PNGCodec.write(ScreenSnapshot.render(frame), to: path)
+        if path.lowercased().hasSuffix(".txt") {
+            try AtomicFile.write(Array((frame.text + "\n").utf8), to: path)
+        } else {
+            try PNGCodec.write(ScreenSnapshot.render(frame), to: path)
+        }
         print("snapshot written to \(path) (\(d.width)x\(d.height) cells, \(mode.rawValue) colours)")
     }
 

@@ -86,6 +86,34 @@ final class ExplorerTmuxTests: XCTestCase {
         _ = try waitFor("EXIT=0")
     }
 
+    /// The snapshot is the screen: its characters equal what tmux shows after the same keys, line for
+    /// line (bar the panel's timing, which is the analysis's own).
+    func testSnapshotShowsWhatTheTerminalShows() throws {
+        let txt = CLI.temp("screen.txt")
+        try? FileManager.default.removeItem(atPath: txt)
+        defer { try? FileManager.default.removeItem(atPath: txt) }
+        let keys = "2ll"
+        let snap = try CLI.run(["explore", "--model", CLI.fixture("vit-s8.safetensors"), CLI.fixture("images/pp_a.png"), CLI.fixture("images/rgb8.png"),
+                                "--snapshot", txt, "--size", "100x32", "--keys", keys, "--color", "256"])
+        XCTAssertEqual(snap.status, 0, snap.stderr)
+        let want = try String(contentsOfFile: txt, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).prefix(32)
+        try start("NO_COLOR=", size: (100, 32))
+        _ = try waitFor("  17 > ")
+        for k in keys { _ = try tmux(["send-keys", "-t", "s", String(k)]) }
+        let screen = try waitFor("layer 3: ")
+        let got = screen.split(separator: "\n", omittingEmptySubsequences: false)
+        func clean(_ s: Substring) -> String {
+            String(s).replacingOccurrences(of: #" [0-9]+ ms"#, with: " _ ms", options: .regularExpression)
+                .trimmingCharacters(in: .whitespaces)
+        }
+        XCTAssertEqual(want.count, 32)
+        for (i, line) in want.enumerated() where i < 31 {  // the footer's last cell is never written
+            XCTAssertEqual(clean(line), i < got.count ? clean(got[i]) : "", "row \(i)")
+        }
+        _ = try tmux(["send-keys", "-t", "s", "q"])
+        _ = try waitFor("EXIT=0")
+    }
+
     /// COLORTERM=truecolor with a direct-colour terminfo entry (ncurses-term): 24-bit colour escapes.
     func testTruecolorWhereTheTerminfoHasIt() throws {
         guard ["/usr/share/terminfo/x/xterm-direct", "/lib/terminfo/x/xterm-direct"].contains(where: FileManager.default.fileExists) else {
