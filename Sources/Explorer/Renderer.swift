@@ -155,19 +155,11 @@ public struct Renderer {
         case .layer:
             let (mapArea, _) = layerAreas(body)
             guard let m = layerMap(mapArea) else { return nil }
-            return MapPainterHitTest(geometry: m).patch(atX: x, y: y, x0: mapArea.x, y0: mapArea.y)
-        case .strip:
-            let plan = stripPlan(body, selected: layer)
-            for slot in plan.slots {
-                if let j = MapPainterHitTest(geometry: plan.geometry).patch(atX: x, y: y, x0: slot.x, y0: slot.y + 1) { return j }
-            }
-            return nil
-        case .methods:
-            let plan = methodsPlan(body)
-            for slot in plan.slots {
-                if let j = MapPainterHitTest(geometry: plan.geometry).patch(atX: x, y: y, x0: slot.x, y0: slot.y + 1) { return j }
-            }
-            return nil
+            return m.patch(atX: x - mapArea.x, y: y - mapArea.y)
+        case .strip, .methods:
+            // A slot's map starts on the row under its label.
+            let plan = layout == .strip ? stripPlan(body, selected: layer) : methodsPlan(body)
+            return plan.slots.lazy.compactMap { plan.geometry.patch(atX: x - $0.x, y: y - $0.y - 1) }.first
         }
     }
 
@@ -193,17 +185,5 @@ public struct Renderer {
         for y in r.y..<r.maxY { buf[r.x, y] = Cell(vt, attrs: attrs); buf[r.maxX - 1, y] = Cell(vt, attrs: attrs) }
         buf[r.x, r.y] = Cell(tl, attrs: attrs); buf[r.maxX - 1, r.y] = Cell(tr, attrs: attrs)
         buf[r.x, r.maxY - 1] = Cell(bl, attrs: attrs); buf[r.maxX - 1, r.maxY - 1] = Cell(br, attrs: attrs)
-    }
-}
-
-/// Which patch a cell of a map shows (the mouse), from the map's geometry alone.
-struct MapPainterHitTest {
-    let geometry: MapGeometry
-    func patch(atX x: Int, y: Int, x0: Int, y0: Int) -> Int? {
-        let cx = x - x0, cy = y - y0
-        guard cx >= 0, cy >= 0, cx < geometry.columns, cy < geometry.rows else { return nil }
-        let p = geometry.pixels, py = 2 * cy
-        guard py < geometry.grid * p else { return nil }
-        return (py / p) * geometry.grid + cx / p
     }
 }

@@ -6,16 +6,10 @@ public struct Rect: Equatable, Sendable {
     }
     public var maxX: Int { x + width }
     public var maxY: Int { y + height }
-    public func contains(x px: Int, y py: Int) -> Bool { px >= x && py >= y && px < maxX && py < maxY }
     /// The left `w` columns and the rest, `gap` columns apart.
     func splitLeft(_ w: Int, gap: Int = 0) -> (Rect, Rect) {
         let l = min(width, max(0, w))
         return (Rect(x: x, y: y, width: l, height: height), Rect(x: x + l + gap, y: y, width: width - l - gap, height: height))
-    }
-    /// The top `h` rows and the rest.
-    func splitTop(_ h: Int, gap: Int = 0) -> (Rect, Rect) {
-        let t = min(height, max(0, h))
-        return (Rect(x: x, y: y, width: width, height: t), Rect(x: x, y: y + t + gap, width: width, height: height - t - gap))
     }
 }
 
@@ -41,6 +35,13 @@ struct MapGeometry: Equatable {
     var rows: Int { (grid * pixels + 1) / 2 }
     /// Cells one patch covers (with `pixels` 1, two patches share a cell).
     var cellsPerPatch: Int { pixels * max(1, pixels / 2) }
+
+    /// The patch under cell (x, y) of the map, counted from its top-left cell; nil outside it (or in
+    /// the half row below an odd number of one-pixel patches).
+    func patch(atX x: Int, y: Int) -> Int? {
+        guard x >= 0, y >= 0, x < columns, y < rows, 2 * y < grid * pixels else { return nil }
+        return (2 * y / pixels) * grid + x / pixels
+    }
 
     /// The largest map of `grid` patches that fits `columns` x `rows` cells, pixels per patch from
     /// the even sizes down to `minPixels` (1 allows two patches per cell, for overviews); nil when
