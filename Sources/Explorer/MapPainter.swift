@@ -1,7 +1,5 @@
 import Compression
 
-/// Draws one patch map (the picture with one layer's overlay) into a cell buffer: half blocks in
-/// colour, or, without colour, glyph density with each patch's state glyph.
 /// Which patches get their glyph over a coloured picture.
 enum GlyphShow {
     case none, all
@@ -19,6 +17,8 @@ enum GlyphShow {
     }
 }
 
+/// Draws one patch map (the picture with one layer's overlay) into a cell buffer: half blocks in
+/// colour, or, without colour, glyph density with each patch's state glyph.
 struct MapPainter {
     /// What the map shows of each patch.
     enum Overlay {
@@ -55,17 +55,17 @@ struct MapPainter {
         let background = RGB(0, 0, 0)
         for cy in 0..<geometry.rows {
             for cx in 0..<geometry.columns {
-                let px = cx
+                // A cell is one pixel wide (column cx) and two tall (rows 2cy and 2cy + 1).
                 func pixel(_ py: Int) -> (RGB, Int?) {
                     guard py < side else { return (background, nil) }
-                    let j = (py / p) * g + px / p
-                    return (shaded(raster.pixel(px, py), patch: j, u: px % p, v: py % p), j)
+                    let j = (py / p) * g + cx / p
+                    return (shaded(raster.pixel(cx, py), patch: j, u: cx % p, v: py % p), j)
                 }
                 let (top, jt) = pixel(2 * cy), (bottom, jb) = pixel(2 * cy + 1)
                 let j = jt ?? jb ?? 0
                 // The glyph cell of a patch is its top-left cell (with one pixel per patch, the
                 // cell's top patch).
-                let isGlyphCell = px % p == 0 && (2 * cy) % p == 0
+                let isGlyphCell = cx % p == 0 && (2 * cy) % p == 0
                 let isSelected = selected == j
                 let glyph: Character? = isGlyphCell && (isSelected || !color.drawsPicture || showGlyphs.includes(j, overlay)) ? glyphs[j] : nil
                 var attrs: Cell.Attrs = glyph != nil ? glyphAttrs[j] : []
