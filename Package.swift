@@ -14,7 +14,8 @@ let package = Package(
     ],
     targets: [
         // System libraries: a module map and a shim header each, nothing else.
-        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // oneDNN (no pkg-config file): every matrix product, by its JIT kernels for the CPU at hand.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CNCursesW", providers: [.apt(["libncursesw5-dev"])]),
@@ -27,7 +28,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "COpenBLAS", "CLibPNG", "CZlib", "CKernels",
+                "CDNNL", "CLibPNG", "CZlib", "CKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

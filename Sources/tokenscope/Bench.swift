@@ -77,7 +77,7 @@ struct Bench: ParsableCommand {
                 print(try jsonLine(obj))
             } else {
                 print("model      \(name)  (\(c.depth) blocks, dim \(c.dim), \(c.heads) heads, \(c.tokens) tokens)")
-                print("work       \(work.rawValue)   batch \(batch)   threads \(threads)   BLAS core \(blas.core)")
+                print("work       \(work.rawValue)   batch \(batch)   threads \(threads)   kernels \(blas.core)")
                 print(String(format: "speed      %.2f images/s   %.3f ms/batch (best %.3f)   %d runs", result.imagesPerSecond, result.msPerBatch, result.bestMs, result.runs))
                 print(String(format: "compute    %.3f GFLOPs/image (", gflops) + any.kind +
                       String(format: "; dense %.3f; official formula %.3f GMACs)   %.1f GFLOP/s", c.flopsPerImage / 1e9, official, gflops * result.imagesPerSecond))

@@ -12,7 +12,7 @@ struct TokenScope: ParsableCommand {
         commandName: "tokenscope",
         abstract: "Explore token compression (Prune and Merge, ToMe, EViT) in Vision Transformers, from a terminal.",
         discussion: """
-        TokenScope runs timm ViT/DeiT checkpoints (safetensors) on the CPU with its own engine. BLAS: OpenBLAS; at start-up TokenScope re-selects its kernels when OpenBLAS 0.3.21 does not recognise the CPU (see `tokenscope --version`). OPENBLAS_CORETYPE, if set, is respected.
+        TokenScope runs timm ViT/DeiT checkpoints (safetensors) on the CPU with its own engine. Matrix products: oneDNN, whose JIT kernels follow the CPU's instruction set (see `tokenscope --version`); the engine's workers each run one-thread products, so --threads is the number of cores used.
         """,
         version: TokenScope.versionString,
         subcommands: [Explore.self, Export.self, Demo.self, Infer.self, Bench.self, Train.self, Eval.self, Calibrate.self, Compress.self, Finetune.self, Table.self, Compare.self, Probe.self, Samples.self],
@@ -42,7 +42,7 @@ struct TokenScope: ParsableCommand {
 
     static var versionString: String {
         let s = BLAS.configure()
-        return "tokenscope \(version)\nBLAS: OpenBLAS core \(s.core), \(s.threads) thread(s); \(s.note)\n\(s.config)"
+        return "tokenscope \(version)\nmatrix products: \(s.core); \(s.note)\n\(s.config)"
     }
 }
 

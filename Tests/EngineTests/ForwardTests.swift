@@ -83,7 +83,7 @@ final class ForwardTests: XCTestCase {
         let before = BLAS.threads
         defer { BLAS.threads = before }
         BLAS.threads = 2
-        XCTAssertEqual(BLAS.threads, 2, "this OpenBLAS build cannot run 2 threads, so the test would not test anything")
+        XCTAssertEqual(BLAS.threads, 2, "this oneDNN build cannot run 2 threads, so the test would not test anything")
         _ = model.forward(images: input, batch: 2, workers: 1)
         XCTAssertEqual(BLAS.threads, 1)
     }

@@ -1,99 +1,73 @@
-import COpenBLAS
-#if canImport(Glibc)
-import Glibc
-#endif
+import CDNNL
 
-/// The one place that talks to OpenBLAS: start-up kernel selection, thread count, and `sgemm`.
+/// The one place that does matrix products: oneDNN's `dnnl_sgemm`, one thread per call.
 ///
-/// Why the start-up step exists: Debian's OpenBLAS 0.3.21 does not recognise recent Xeons and falls
-/// back to its SSE3 "Prescott" kernels (about 30 GFLOP/s instead of 110-155 per thread). The library
-/// picks its kernels in a constructor that runs before `main`, so setting `OPENBLAS_CORETYPE` later is
-/// too late; instead we shut it down, set the variable and start it again (`gotoblas_quit`/`init`,
-/// both exported by libopenblas.so.0). Only when it is safe: the user did not choose a core, the
-/// library really reports Prescott, and /proc/cpuinfo lists every flag the forced kernel needs
-/// (forcing an ISA the CPU lacks would crash with SIGILL).
+/// Why oneDNN: it picks its JIT kernels from CPUID on any vendor (AVX-512 where the CPU has it),
+/// so the speed does not depend on a BLAS library recognising the CPU or on `OPENBLAS_CORETYPE`
+/// (Debian's OpenBLAS 0.3.21 knows no Zen 5 and, with the Haswell kernels that variable selects on
+/// these machines, ran the model's GEMMs at half the machine's width: about 105 GFLOP/s a core
+/// against oneDNN's 190-220 on the same shapes).
+///
+/// Why one thread per call: the engine runs its own workers over rows, heads or images and calls a
+/// GEMM inside each. oneDNN parallelises with GNU OpenMP, whose team size is per calling thread;
+/// `sgemm` keeps the caller's at 1, so two workers never start two more threads each.
 public enum BLAS {
     public struct Status: Sendable {
-        /// Kernel family OpenBLAS uses now, e.g. "SkylakeX".
+        /// The kernels in use, e.g. "oneDNN 2.6.3 avx512_core".
         public var core: String
-        /// What `configure()` did, e.g. "Prescott -> SkylakeX (forced)".
+        /// What the library found, e.g. "JIT kernels for avx512_core, picked by CPUID".
         public var note: String
-        /// Threads OpenBLAS may use inside one GEMM.
+        /// Threads one GEMM may use on the calling thread.
         public var threads: Int
         public var config: String
     }
 
     nonisolated(unsafe) private static var configured: Status?
 
-    /// Idempotent; call once from the main thread before any BLAS work (the CLI does it first thing).
+    /// Idempotent; what `--version` and `bench` report. Nothing needs configuring: oneDNN reads the
+    /// CPU itself.
     @discardableResult
     public static func configure() -> Status {
         if let s = configured { return s }
-        let before = coreName()
-        var note = before
-        if before.lowercased() == "prescott", getenv("OPENBLAS_CORETYPE") == nil {
-            let flags = cpuFlags()
-            let target: String?
-            if ["avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512cd"].allSatisfy(flags.contains) {
-                target = "SkylakeX"
-            } else if ["avx2", "fma", "avx"].allSatisfy(flags.contains) {
-                target = "Haswell"
-            } else {
-                target = nil
-            }
-            if let target {
-                gotoblas_quit()
-                setenv("OPENBLAS_CORETYPE", target, 1)
-                gotoblas_init()
-                note = "\(before) -> \(coreName()) (re-initialised: OpenBLAS 0.3.21 did not recognise this CPU)"
-            } else {
-                note = "\(before) (no AVX2: kept)"
-            }
-        } else if getenv("OPENBLAS_CORETYPE") != nil {
-            note = "\(before) (OPENBLAS_CORETYPE set by the user)"
-        }
-        let s = Status(core: coreName(), note: note, threads: Int(openblas_get_num_threads()),
-                       config: openblas_get_config().map { String(cString: $0) } ?? "")
+        let isa = isaName(dnnl_get_effective_cpu_isa())
+        let s = Status(core: coreName(), note: "JIT kernels for \(isa), picked by CPUID", threads: threads,
+                       config: "oneDNN \(version), CPU runtime OpenMP; one thread per GEMM, the engine's workers share the cores")
         configured = s
         return s
     }
 
-    public static func coreName() -> String {
-        guard let p = openblas_get_corename() else { return "unknown" }
-        return String(cString: p)
+    static var version: String {
+        guard let v = dnnl_version() else { return "unknown" }
+        return "\(v.pointee.major).\(v.pointee.minor).\(v.pointee.patch)"
     }
 
-    /// Threads one GEMM may use. The engine runs its own workers over rows or heads and calls a
-    /// 1-thread GEMM inside each (never 2-thread BLAS inside 2 workers: 4 threads on 2 cores).
+    public static func coreName() -> String { "oneDNN \(version) \(isaName(dnnl_get_effective_cpu_isa()))" }
+
+    static func isaName(_ isa: dnnl_cpu_isa_t) -> String {
+        switch isa {
+        case dnnl_cpu_isa_sse41: return "sse41"
+        case dnnl_cpu_isa_avx: return "avx"
+        case dnnl_cpu_isa_avx2: return "avx2"
+        case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni"
+        case dnnl_cpu_isa_avx512_core: return "avx512_core"
+        case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni"
+        case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16"
+        case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx"
+        default: return "isa 0x" + String(isa.rawValue, radix: 16)
+        }
+    }
+
+    /// Threads one GEMM started from the calling thread may use (its OpenMP team size).
     public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+        get { Int(omp_get_max_threads()) }
+        set { omp_set_num_threads(Int32(max(1, newValue))) }
     }
 
-    /// Called by every engine pass before its first GEMM. The engine runs its own workers over rows,
-    /// heads or images and calls a 1-thread GEMM inside each: 2-thread BLAS inside 2 workers puts 4
-    /// threads on 2 cores, and with a single worker the caller asked for one core (`--threads 1`, e.g.
-    /// two fine-tunes side by side), which a 2-thread GEMM would overrun.
+    /// Called by every engine pass before its first GEMM: the calling thread's GEMMs run on one
+    /// thread (the workers' own are set by `sgemm`). With a single worker the caller asked for one
+    /// core (`--threads 1`, e.g. two fine-tunes side by side), which a 2-thread GEMM would overrun.
     public static func useOneThreadPerWorker() {
         if threads != 1 { threads = 1 }
-    }
-
-    static func cpuFlags() -> Set<String> {
-        guard let f = fopen("/proc/cpuinfo", "r") else { return [] }
-        defer { fclose(f) }
-        var line: UnsafeMutablePointer<CChar>? = nil
-        var cap = 0
-        defer { free(line) }
-        while getline(&line, &cap, f) > 0 {
-            guard let line else { break }
-            let s = String(cString: line)
-            if s.hasPrefix("flags") {
-                if let colon = s.firstIndex(of: ":") {
-                    return Set(s[s.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
-                }
-            }
-        }
-        return []
     }
 
     // MARK: - GEMM (row-major). Weights stay in PyTorch [out, in] layout: use transB = true.
@@ -106,8 +80,11 @@ public enum BLAS {
                              b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
-                    beta, c, blasint(ldc))
+        if omp_get_max_threads() != 1 { omp_set_num_threads(1) }
+        let status = dnnl_sgemm(CChar(UInt8(ascii: transA ? "T" : "N")), CChar(UInt8(ascii: transB ? "T" : "N")),
+                                dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k), alpha, a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb),
+                                beta, c, dnnl_dim_t(ldc))
+        // Shapes and strides come from the engine's own layouts, never from a file: a refusal is a bug.
+        precondition(status == dnnl_success, "dnnl_sgemm refused m \(m) n \(n) k \(k) lda \(lda) ldb \(ldb) ldc \(ldc): status \(status.rawValue)")
     }
 }
