@@ -17,10 +17,15 @@ let package = Package(
         // oneDNN (no pkg-config file): every matrix product, by its JIT kernels for the CPU at hand.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // libjpeg-turbo's libjpeg API, the library Pillow decodes JPEG with (see CJPEGGuard).
+        .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CNCursesW", providers: [.apt(["libncursesw5-dev"])]),
         // Restores the terminal on a crash while curses owns it (holds state, so a real C target).
         .target(name: "CTermGuard", dependencies: ["CNCursesW"], linkerSettings: [.linkedLibrary("ncursesw")]),
+
+        // Calls libjpeg with an error_exit that longjmps back (the default one exits the process).
+        .target(name: "CJPEGGuard", dependencies: ["CLibJPEG"], linkerSettings: [.linkedLibrary("jpeg")]),
 
         // Elementwise exp/erf kernels compiled for several ISAs, picked at load time (see its header).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
@@ -28,7 +33,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "CDNNL", "CLibPNG", "CZlib", "CKernels",
+                "CDNNL", "CLibPNG", "CJPEGGuard", "CZlib", "CKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

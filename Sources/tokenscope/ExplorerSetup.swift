@@ -84,7 +84,7 @@ struct ExplorerSetup {
         let cfg = PreprocessConfig(inputSize: c.imageSize, cropPct: m.preprocessing.cropPct, mean: m.preprocessing.mean,
                                    std: m.preprocessing.std, channels: c.channels)
         return try paths.map { p in
-            let input = try Preprocess.preprocess(try PNGCodec.read(path: p), cfg)
+            let input = try Preprocess.preprocess(try ImageReader.read(path: p), cfg)
             return ExplorerImage(name: (p as NSString).lastPathComponent, label: labels[p], input: input,
                                  pixels: ExplorerImage.pixels(fromInput: input, channels: c.channels, size: c.imageSize,
                                                               mean: m.preprocessing.mean, std: m.preprocessing.std),

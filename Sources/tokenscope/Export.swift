@@ -18,7 +18,7 @@ struct Export: ParsableCommand {
         """
     )
 
-    @Argument(help: "The PNG image.") var image: String
+    @Argument(help: "The image (PNG or JPEG).") var image: String
     @OptionGroup var options: ExplorerOptions
     // Not `MethodOptions`: the export shows what the explorer shows, so ToMe's r defaults to the one
     // the keep ratio gives (infer/eval/bench require --r) and there is no dense "method".

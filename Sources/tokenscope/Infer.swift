@@ -7,7 +7,7 @@ struct Infer: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a model on a batch of images and write the logits (and optionally every block's attention and tokens).",
         discussion: """
-        Inputs are either PNG files (preprocessed as timm evaluates DeiT: resize the shorter side to floor(size / crop_pct) with Pillow's bicubic filter, center crop, scale to [0, 1], normalise) or one safetensors file holding a ready batch [B, C, S, S] under --input-key.
+        Inputs are either PNG or JPEG files (told apart by their first bytes, not their names; decoded as Pillow decodes them, EXIF orientation ignored as timm ignores it; preprocessed as timm evaluates DeiT: resize the shorter side to floor(size / crop_pct) with Pillow's bicubic filter, center crop, scale to [0, 1], normalise) or one safetensors file holding a ready batch [B, C, S, S] under --input-key.
 
         Output (--out, safetensors): logits [B, classes]; with --attention also attn.{i} [B, H, N, N] (softmax probabilities) and tokens.{i} [B, N, D] (block outputs) for every block i; with --scores also score.{i} [num_patches]: the gradient-weighted attention score of each patch over the batch, |sum of dL/dA * A| / (B H N) as the official Prune and Merge code computes it, with cross-entropy against the labels in --input's --labels-key tensor, or the model's own top-1. For Prune and Merge files the compressed pass runs and --attention writes only tokens.{i} (the full token grid after each block). --method tome or evit runs that baseline on a dense file (see --method); --attention then writes tokens.{i} unmerged to the full grid [B, N, D]: CLS first, then each patch gets the value of the token that holds it (ToMe: its merged token; EViT: a dropped patch gets the fused token). --json prints, per input, the top-5 classes with probabilities (names from the model's metadata, --labels, or the ImageNet-1k names for 1000-class models).
 
@@ -22,23 +22,23 @@ struct Infer: ParsableCommand {
     @Option(help: "Model file (safetensors, timm names).") var model: String
     @Option(help: "A safetensors file holding the input batch [B, C, S, S].") var input: String?
     @Option(help: "Tensor name of the batch inside --input.") var inputKey: String = "input"
-    @Argument(help: "PNG images to classify.") var images: [String] = []
+    @Argument(help: "PNG or JPEG images to classify.") var images: [String] = []
     @Option(help: "Where to write logits (and attention/tokens) as safetensors.") var out: String?
     @Flag(help: "Also write attn.{i} and tokens.{i} for every block.") var attention = false
     @Flag(help: "Also write score.{i}, the gradient-weighted attention score of every patch for block i.") var scores = false
     @Option(help: "Tensor of class ids inside --input used as labels for --scores (default: the model's top-1).") var labelsKey: String?
     @Flag(help: "Print the top-5 classes per input as JSON.") var json = false
     @Option(help: "Class names, one per line, in class order.") var labels: String?
-    @Option(help: "Eval crop fraction for PNG inputs (timm 0.9, original DeiT 0.875; default: the model's metadata, else 0.9).") var cropPct: Double?
+    @Option(help: "Eval crop fraction for image inputs (timm 0.9, original DeiT 0.875; default: the model's metadata, else 0.9).") var cropPct: Double?
     @Option(help: "Number of attention heads, when the file's metadata does not say (default: width / 64).") var heads: Int?
     @Option(help: "Worker threads (one per core by default).") var threads: Int = defaultThreads
     @OptionGroup var how: MethodOptions
 
     func validate() throws {
-        if input == nil && images.isEmpty { throw ValidationError("give PNG images or --input BATCH.safetensors") }
-        if input != nil && !images.isEmpty { throw ValidationError("give either PNG images or --input, not both") }
+        if input == nil && images.isEmpty { throw ValidationError("give PNG or JPEG images or --input BATCH.safetensors") }
+        if input != nil && !images.isEmpty { throw ValidationError("give either images or --input, not both") }
         if out == nil && !json { throw ValidationError("nothing to do: give --out OUT.safetensors and/or --json") }
-        if labelsKey != nil && input == nil { throw ValidationError("--labels-key reads labels from --input; PNG inputs use the model's top-1") }
+        if labelsKey != nil && input == nil { throw ValidationError("--labels-key reads labels from --input; image inputs use the model's top-1") }
         if let c = cropPct, !(c > 0.05 && c <= 1) { throw ValidationError("--crop-pct must be in (0.05, 1]") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
     }
@@ -158,7 +158,7 @@ struct Infer: ParsableCommand {
         var data: [Float] = []
         data.reserveCapacity(images.count * c.channels * c.imageSize * c.imageSize)
         for path in images {
-            let img = try PNGCodec.read(path: path)
+            let img = try ImageReader.read(path: path)
             data += try Preprocess.preprocess(img, cfg)
         }
         return (data, images)

@@ -28,24 +28,6 @@ import Musl
 import Darwin
 #endif
 
-/// Why an image could not be read, written or preprocessed. `description` is one line:
-/// "cannot read photo.png: not a PNG file (libpng: Not a PNG file); give a PNG image".
-public struct ImageError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
-        case fileNotFound, notPNG, corrupt, tooLarge, ioError, invalidArgument
-    }
-    public let kind: Kind
-    /// The file concerned, or a short label such as "in-memory PNG".
-    public let path: String
-    public let description: String
-
-    init(_ kind: Kind, _ path: String, verb: String = "read", what: String, fix: String) {
-        self.kind = kind
-        self.path = path
-        self.description = "cannot \(verb) \(path): \(what); \(fix)"
-    }
-}
-
 /// Reads any PNG into an `RGBImage` and writes `RGBImage`s (or 8-bit gray) as PNG.
 public enum PNGCodec {
     /// Default pixel cap for reads: 50 M pixels is 200 MB as RGBA, far beyond any photo a ViT needs.
