@@ -52,6 +52,33 @@ public struct Calibration: Sendable {
         return cal
     }
 
+    /// The same over a stream whose length is known only at its end (an image folder, where
+    /// unreadable files are skipped): `next(images, labels, max)` writes up to `max` images and
+    /// returns how many, 0 at the end. With `labelled` false the labels are ignored and each image
+    /// is scored against the model's own top-1 (as `infer --scores` does without labels).
+    public static func run(model: ViTModel, batch: Int, workers: Int, labelled: Bool,
+                           next: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int32>, Int) throws -> Int,
+                           progress: (Int) -> Void = { _ in }) rethrows -> Calibration {
+        let c = model.config
+        let scorer = GradientScorer(model: model, batch: batch, workers: workers)
+        var cal = Calibration(depth: c.depth, numPatches: c.numPatches)
+        var input = [Float](repeating: 0, count: batch * c.channels * c.imageSize * c.imageSize)
+        var labels = [Int32](repeating: 0, count: batch)
+        while true {
+            let n = try input.withUnsafeMutableBufferPointer { img in
+                try labels.withUnsafeMutableBufferPointer { lab in
+                    guard let i = img.baseAddress, let l = lab.baseAddress else { return 0 }
+                    return try next(i, l, batch)
+                }
+            }
+            if n == 0 { break }
+            let r = scorer.score(images: input, batch: n, labels: labelled ? Array(labels[0..<n]) : nil)
+            cal.add(r, images: n)
+            progress(cal.images)
+        }
+        return cal
+    }
+
     public func save(to path: String, metadata: [String: String]) throws {
         var meta = metadata
         meta["format"] = "tokenscope-seq-ranks"

@@ -5,9 +5,9 @@ import Foundation
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure top-1 accuracy and loss of a model on the Fashion-MNIST test images.",
+        abstract: "Measure top-1 accuracy and loss of a model on the Fashion-MNIST test images or a folder of images.",
         discussion: """
-        The model must take 1-channel images of the data's size (28x28); images are normalised with the mean/std in the model's metadata. Prints top-1 (percent), mean cross-entropy, GFLOPs per image and images/s. Prune and Merge files run compressed, and --method tome or evit runs that baseline on a dense file (see --method); GFLOPs are then shown for the dense and the compressed model, counted honestly (merge/recover, ToMe's matching and EViT's fusion included) and by the official Prune and Merge formula. --json prints one object with top1, loss, images, gflops_per_image (honest), gflops_official, gflops_dense, images_per_s, kind, method, tokens_per_block (tokens after each block, CLS included) and, for Prune and Merge files, recovery (official or update).
+        --data is either a folder of Fashion-MNIST IDX files (the default; the t10k test split; the model must take 1-channel 28x28 images) or a folder of PNG/JPEG images, in one of two layouts: one subfolder per class (torchvision's ImageFolder: class ids in sorted folder-name order, so ImageNet's n01440764/... folders give ImageNet's ids; there must be one folder per model class) or all images in one flat folder (no labels: top-1 is then the agreement with the dense model's own top-1, 100 % for a dense model, and the loss is measured against those choices). Which layout was found is printed on stderr. Folder images go through timm's eval transform for the model (resize, center crop, the model's mean/std), decoded and preprocessed on worker threads ahead of the model; images/s includes that. --limit N takes the first N images in the listing order: class folders in sorted name order, and inside each, files in sorted path order (torchvision's order). Unreadable files are skipped and counted on stderr; --strict makes the first one an error. Prints top-1 (percent), mean cross-entropy, GFLOPs per image and images/s. Prune and Merge files run compressed, and --method tome or evit runs that baseline on a dense file (see --method); GFLOPs are then shown for the dense and the compressed model, counted honestly (merge/recover, ToMe's matching and EViT's fusion included) and by the official Prune and Merge formula. --json prints one object with top1, loss, images, gflops_per_image (honest), gflops_official, gflops_dense, images_per_s, kind, method, tokens_per_block (tokens after each block, CLS included) and, for Prune and Merge files, recovery (official or update).
 
         Examples:
           tokenscope eval --model m.safetensors --method tome --r 8
@@ -16,8 +16,9 @@ struct Eval: ParsableCommand {
     )
 
     @Option(help: "Model file (safetensors).") var model: String
-    @Option(help: "Folder with the IDX files.") var data: String = IDXDataset.defaultDirectory
-    @Option(help: "Score only the first N test images.") var limit: Int?
+    @Option(help: ArgumentHelp(DataSource.help, valueName: "dir")) var data: String = IDXDataset.defaultDirectory
+    @Option(help: "Score only the first N images (listing order; see above).") var limit: Int?
+    @Flag(help: "Stop at the first image of a folder that cannot be read (default: skip it and report it at the end).") var strict = false
     @Option(help: "Images per forward pass.") var batch: Int = 100
     @Option(help: "Worker threads.") var threads: Int = defaultThreads
     @Flag(help: "Print one JSON object.") var json = false
@@ -32,13 +33,30 @@ struct Eval: ParsableCommand {
         try reportingErrors {
             let any = try how.load(model)
             let m = any.vit
-            let test = try IDXDataset.load(directory: data, split: .test)
             let c = m.config
-            guard c.channels == 1, c.imageSize == test.rows, test.rows == test.cols else {
-                throw EngineError("\(model) takes \(c.channels)x\(c.imageSize)x\(c.imageSize) images but \(data) holds 1x\(test.rows)x\(test.cols); eval needs a model trained on this data")
+            let source = try DataSource.open(data)
+            source.announce()
+            let r: EvalResult
+            var labels = "given"
+            switch source {
+            case .idx(let dir):
+                let test = try IDXDataset.load(directory: dir, split: .test)
+                guard c.channels == 1, c.imageSize == test.rows, test.rows == test.cols else {
+                    throw EngineError("\(model) takes \(c.channels)x\(c.imageSize)x\(c.imageSize) images but \(data) holds 1x\(test.rows)x\(test.cols); eval needs a model trained on this data")
+                }
+                guard c.numClasses >= 10 else { throw EngineError("\(model) has \(c.numClasses) classes; the data has 10") }
+                r = evaluate(any, on: test, limit: limit ?? test.count, batch: batch, threads: threads)
+            case .folder(let all):
+                try all.checkClasses(for: c, model: model)
+                let folder = all.prefix(limit ?? all.count)
+                let (result, stream) = try evaluate(any, on: folder, batch: batch, threads: threads, strict: strict)
+                if let note = stream.skippedSummary { printError(note) }
+                guard result.images > 0 else {
+                    throw EngineError("\(data): none of the \(folder.count) images could be read; see the messages above")
+                }
+                r = result
+                if !folder.isLabelled { labels = "dense model's top-1 (flat folder, no labels)" }
             }
-            guard c.numClasses >= 10 else { throw EngineError("\(model) has \(c.numClasses) classes; the data has 10") }
-            let r = evaluate(any, on: test, limit: limit ?? test.count, batch: batch, threads: threads)
             let gflops = any.flopsPerImage / 1e9, official = any.officialFlops / 1e9, dense = c.flopsPerImage / 1e9
             var recovery: String?
             if case .pm(let p) = any { recovery = p.recovery.rawValue }
@@ -46,11 +64,12 @@ struct Eval: ParsableCommand {
                 var obj: [String: Any] = ["top1": round3(r.top1), "loss": round3(r.loss), "images": r.images, "kind": any.kind,
                                           "gflops_per_image": round3(gflops), "gflops_official": round3(official), "gflops_dense": round3(dense),
                                           "images_per_s": round2(r.imagesPerSecond), "model": model, "method": any.method,
-                                          "tokens_per_block": any.tokenCounts.map(\.mlp)]
+                                          "tokens_per_block": any.tokenCounts.map(\.mlp), "labels": labels]
                 if let recovery { obj["recovery"] = recovery }
                 print(try jsonLine(obj))
             } else {
-                print(String(format: "top-1 %.2f%%   loss %.4f   %d images   %.1f images/s", r.top1, r.loss, r.images, r.imagesPerSecond))
+                print(String(format: "top-1 %.2f%%   loss %.4f   %d images   %.1f images/s", r.top1, r.loss, r.images, r.imagesPerSecond) +
+                      (labels == "given" ? "" : "   (labels: the \(labels))"))
                 print(String(format: "GFLOPs/image %.3f (", gflops) + any.kind + (recovery.map { ", \($0) recovery" } ?? "") +
                       String(format: "; dense %.3f)   official formula %.3f GMACs", dense, official))
                 if any.method != "dense" { print("tokens after each block: " + any.tokenCounts.map { String($0.mlp) }.joined(separator: " ")) }

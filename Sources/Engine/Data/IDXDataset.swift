@@ -80,6 +80,14 @@ public struct IDXDataset: Sendable {
         self.labels = labels
     }
 
+    /// Whether `directory` holds the image file of either split (`--data` then means IDX, not an image folder).
+    public static func isIDXFolder(_ directory: String) -> Bool {
+        Split.allCases.contains { split in
+            let base = "\(directory)/\(split.filePrefix)-images-idx3-ubyte"
+            return FileManager.default.fileExists(atPath: base + ".gz") || FileManager.default.fileExists(atPath: base)
+        }
+    }
+
     /// Loads `<split>-images-idx3-ubyte[.gz]` and `<split>-labels-idx1-ubyte[.gz]` from `directory`
     /// (split prefix `train` or `t10k`), checking them against each other and against `classCount`.
     public static func load(directory: String = defaultDirectory, split: Split, classCount: Int = 10) throws -> IDXDataset {

@@ -9,6 +9,10 @@ public struct EvalResult: Sendable {
     public var seconds: Double
     public var top1: Double { images == 0 ? 0 : 100 * Double(correct) / Double(images) }
     public var imagesPerSecond: Double { seconds > 0 ? Double(images) / seconds : 0 }
+
+    public init(images: Int, correct: Int, loss: Double, seconds: Double) {
+        self.images = images; self.correct = correct; self.loss = loss; self.seconds = seconds
+    }
 }
 
 extension ViTModel {
