@@ -13,8 +13,9 @@ struct Compress: ParsableCommand {
 
     @Option(help: "Dense model (safetensors).") var model: String
     @Option(help: "Ranks file (seq_ranks.{i}).") var ranks: String?
-    @Option(help: "Compute ranks from this IDX folder instead.") var data: String?
+    @Option(help: ArgumentHelp("Compute ranks from this data instead, as `calibrate` does (seed 0, batch 64): " + DataSource.help, valueName: "dir")) var data: String?
     @Option(help: "Images for computing ranks with --data.") var images: Int = 4096
+    @Flag(help: "With --data on an image folder: stop at the first image that cannot be read (default: skip and report).") var strict = false
     @Option(help: "Fraction of patches per block that become group centers (0 < keep < 1).") var keep: Double
     @Option(help: "Fraction of patches per block pruned (skip the block).") var prune: Double = 0.1
     @Option(help: "Blocks to compress, e.g. 0-11 or 2,4,6 (default all).") var blocks: String?
@@ -40,15 +41,23 @@ struct Compress: ParsableCommand {
             if let ranks {
                 r = try Calibration.load(path: ranks, for: c)
             } else {
-                let train = try IDXDataset.load(directory: data ?? IDXDataset.defaultDirectory, split: .train)
-                guard c.channels == 1, c.imageSize == train.rows else { throw EngineError("\(model) does not take this data's \(train.rows)x\(train.cols) gray images") }
-                let maker = BatchMaker(dataset: train, mean: m.preprocessing.mean[0], std: m.preprocessing.std[0])
-                var rng = SplitMix64(seed: 0)
-                let order = BatchMaker.permutation(count: train.count, rng: &rng)
-                r = Calibration.run(model: m, count: min(images, train.count), batch: 64, workers: threads) { start, k, img, lab in
-                    var unused = SplitMix64(seed: 0)
-                    maker.fill(indices: order[start..<(start + k)], into: img, labels: lab, augment: nil, rng: &unused)
-                }.seqRanks
+                let source = try DataSource.open(data ?? IDXDataset.defaultDirectory)
+                source.announce()
+                switch source {
+                case .idx(let dir):
+                    let train = try IDXDataset.load(directory: dir, split: .train)
+                    guard c.channels == 1, c.imageSize == train.rows else { throw EngineError("\(model) does not take this data's \(train.rows)x\(train.cols) gray images") }
+                    let maker = BatchMaker(dataset: train, mean: m.preprocessing.mean[0], std: m.preprocessing.std[0])
+                    var rng = SplitMix64(seed: 0)
+                    let order = BatchMaker.permutation(count: train.count, rng: &rng)
+                    r = Calibration.run(model: m, count: min(images, train.count), batch: 64, workers: threads) { start, k, img, lab in
+                        var unused = SplitMix64(seed: 0)
+                        maker.fill(indices: order[start..<(start + k)], into: img, labels: lab, augment: nil, rng: &unused)
+                    }.seqRanks
+                case .folder(let folder):
+                    r = try FolderCalibration.run(model: m, folder: folder, images: min(images, folder.count), batch: 64, seed: 0,
+                                                  threads: threads, strict: strict, modelName: model).0.seqRanks
+                }
             }
             var o = PMPlanner.Options(keep: keep, prune: prune, blocks: blockList, grouping: grouping)
             if let keepPerBlock {

@@ -13,10 +13,10 @@ enum ColorChoice: String, CaseIterable, ExpressibleByArgument {
 struct Explore: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Open the explorer: which tokens each layer prunes, merges and restores (the default command).",
-        discussion: "With no arguments it opens the shipped Fashion-MNIST model on the sample images in assets/images. Keys: left/right (h/l) layer, up/down (k/j) keep ratio, [ and ] prune rate, v or Tab view, 1 2 3 layout (one layer, all layers, methods side by side), s plan source, g grouping (grid/official), u recovery (update/official), m method (Prune and Merge, ToMe, EViT), t glyphs, H J K L or Shift+arrows patch cursor, n/p image, e export, r reset, ? help, q quit; a mouse click on a patch shows its state in every layer. When stdout is not a terminal, or TERM is unset or dumb, it prints the text patch map of the first image instead. --snapshot draws what the screen would show into a PNG and exits (no terminal needed)."
+        discussion: "With no arguments it opens the shipped Fashion-MNIST model on the sample images in assets/images. Images are PNG or JPEG (told apart by their first bytes); a folder opens every image in it in sorted order (torchvision's ImageFolder layout, one subfolder per class, shows each image's true label when there is a folder per model class; a flat folder has no labels; unreadable files are skipped with a note). Keys: left/right (h/l) layer, up/down (k/j) keep ratio, [ and ] prune rate, v or Tab view, 1 2 3 layout (one layer, all layers, methods side by side), s plan source, g grouping (grid/official), u recovery (update/official), m method (Prune and Merge, ToMe, EViT), t glyphs, H J K L or Shift+arrows patch cursor, n/p image, e export, r reset, ? help, q quit; a mouse click on a patch shows its state in every layer. When stdout is not a terminal, or TERM is unset or dumb, it prints the text patch map of the first image instead. --snapshot draws what the screen would show into a PNG and exits (no terminal needed)."
     )
 
-    @Argument(help: "PNG images to explore (default: the shipped samples).") var images: [String] = []
+    @Argument(help: "PNG or JPEG images, or folders of them (every image inside; one subfolder per class gives true labels), to explore (default: the shipped samples).") var images: [String] = []
     @OptionGroup var options: ExplorerOptions
     @Option(help: ColorChoice.help) var color: ColorChoice = .auto
     @OptionGroup var snapshot: SnapshotOptions
@@ -40,7 +40,7 @@ struct Demo: ParsableCommand {
         discussion: "Made for showing TokenScope to others (over SSH too: only what changed is redrawn). Any key pauses the demo and hands over the controls (the explorer's keys; ? help); q quits. It loops until stopped. Without a terminal it prints the text patch map, as `explore` does."
     )
 
-    @Argument(help: "PNG images (default: the shipped samples).") var images: [String] = []
+    @Argument(help: "PNG or JPEG images, or folders of them (default: the shipped samples).") var images: [String] = []
     @OptionGroup var options: ExplorerOptions
     @Option(help: ColorChoice.help) var color: ColorChoice = .auto
     @Option(help: "Steps per second (1: one step a second; 4: four).") var speed: Double = 1

@@ -41,7 +41,7 @@ struct ExplorerSetup {
         let c = m.config
         let rankPath = o.ranks ?? (o.model == nil && o.pm == nil ? Assets.find("models/fmnist-vit.ranks.safetensors") : nil)
         let r = try rankPath.map { try Calibration.load(path: $0, for: c) }
-        let imgs = try Self.loadImages(images, model: m)
+        let imgs = try Self.loadImages(images, model: m, threads: o.threads)
         classNames = try Assets.classNames(for: m, labelsFile: nil)
         engine = ExplorerEngine(model: m, ranks: r, filePlan: filePlan, images: imgs, classNames: classNames, workers: o.threads)
         state = ExplorerState(depth: c.depth, grid: c.grid, imageCount: imgs.count, hasCalibratedRanks: r != nil, hasFilePlan: filePlan != nil,
@@ -62,33 +62,71 @@ struct ExplorerSetup {
                         config: engine.model.config, layers: layers)
     }
 
-    /// PNGs given, or the shipped samples with their labels.
-    static func loadImages(_ given: [String], model m: ViTModel) throws -> [ExplorerImage] {
+    /// The images given (PNG or JPEG files, or folders of them), or the shipped samples with their labels.
+    ///
+    /// A folder opens every image in it, in torchvision's order; in the class layout each image is
+    /// named by its class folder and file, and its label is the folder's class id when the folder
+    /// has one class per model class (otherwise ids would not mean the model's classes, so none is
+    /// shown). Unreadable files inside a folder are skipped with one line on stderr; a file given
+    /// by name that cannot be read is an error.
+    static func loadImages(_ given: [String], model m: ViTModel, threads: Int = defaultThreads) throws -> [ExplorerImage] {
         let c = m.config
-        var paths = given
-        var labels: [String: Int] = [:]
-        if paths.isEmpty {
+        var entries: [(path: String, name: String, label: Int?)] = []
+        var fromFolder = Set<String>()
+        if given.isEmpty {
             guard let list = Assets.find("images/labels.txt") else {
-                throw EngineError("no images given and the samples (assets/images) are not there; pass PNG files")
+                throw EngineError("no images given and the samples (assets/images) are not there; pass PNG or JPEG files or a folder")
             }
             let dir = (list as NSString).deletingLastPathComponent
             for line in try Assets.readLines(list) {
                 let f = line.split(separator: "\t")
                 guard f.count >= 2 else { continue }
-                paths.append(dir + "/" + f[0]); labels[dir + "/" + f[0]] = Int(f[1])
+                entries.append((dir + "/" + f[0], String(f[0]), Int(f[1])))
             }
         }
-        guard !paths.isEmpty else {
-            throw EngineError("no images: assets/images/labels.txt lists none (lines of FILE<tab>LABEL); pass PNG files")
+        for p in given {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue {
+                let folder = try ImageFolder.open(p)
+                printError(folder.summary)
+                let labelled = folder.layout == .classes && folder.classNames.count == c.numClasses
+                for (i, file) in folder.files.enumerated() {
+                    let name = folder.relativePath(file)
+                    entries.append((file, name, labelled ? folder.labels?[i] : nil))
+                    fromFolder.insert(file)
+                }
+            } else {
+                entries.append((p, (p as NSString).lastPathComponent, nil))
+            }
         }
-        let cfg = PreprocessConfig(inputSize: c.imageSize, cropPct: m.preprocessing.cropPct, mean: m.preprocessing.mean,
-                                   std: m.preprocessing.std, channels: c.channels)
-        return try paths.map { p in
-            let input = try Preprocess.preprocess(try ImageReader.read(path: p), cfg)
-            return ExplorerImage(name: (p as NSString).lastPathComponent, label: labels[p], input: input,
-                                 pixels: ExplorerImage.pixels(fromInput: input, channels: c.channels, size: c.imageSize,
-                                                              mean: m.preprocessing.mean, std: m.preprocessing.std),
-                                 size: c.imageSize)
+        guard !entries.isEmpty else {
+            throw EngineError("no images: assets/images/labels.txt lists none (lines of FILE<tab>LABEL); pass PNG or JPEG files or a folder")
         }
+        let cfg = m.evalTransform
+        // Decoded on worker threads, in order; a named file must read, folder contents may be skipped.
+        let listing = ImageFolder(listing: entries.map(\.path))
+        let stream = ImageStream(listing, preprocess: cfg, workers: threads, window: 64)
+        defer { stream.finish() }
+        var images: [ExplorerImage] = []
+        var skipped: [String] = []
+        var failure: Error?
+        while true {
+            guard let sample = try stream.next() else { break }
+            let e = entries[sample.index]
+            images.append(ExplorerImage(name: e.name, label: e.label, input: sample.input,
+                                        pixels: ExplorerImage.pixels(fromInput: sample.input, channels: c.channels, size: c.imageSize,
+                                                                     mean: m.preprocessing.mean, std: m.preprocessing.std),
+                                        size: c.imageSize))
+        }
+        for s in stream.skipped {
+            if fromFolder.contains(s.path) { skipped.append(s.reason) } else if failure == nil { failure = EngineError(s.reason) }
+        }
+        if let failure { throw failure }
+        if !skipped.isEmpty {
+            printError("skipped \(skipped.count) images that could not be read: " + skipped.prefix(3).joined(separator: " | ") +
+                       (skipped.count > 3 ? " | and \(skipped.count - 3) more" : ""))
+        }
+        guard !images.isEmpty else { throw EngineError("none of the \(entries.count) images could be read; see the message above") }
+        return images
     }
 }

@@ -14,11 +14,11 @@ struct Export: ParsableCommand {
         csv: one row per layer and patch: layer,patch,row,col,state,group,center,score,weight,restore_error.
         png: the image and one overlay panel per layer, side by side.
         Layers are numbered from 1, patches from 0 (row-major, CLS excluded).
-        Without -o the output goes to stdout (PNG needs -o); with -o it is written atomically and an existing file is kept unless --force.
+        Without -o the output goes to stdout (PNG needs -o); with -o it is written atomically and an existing file is kept unless --force. Given a folder of images (every image in it, sorted, as `explore DIR` opens them), -o is a folder and each image's map is written to it as its relative path with / replaced by _, plus .txt, .json, .csv or .png.
         """
     )
 
-    @Argument(help: "The image (PNG or JPEG).") var image: String
+    @Argument(help: "The image (PNG or JPEG), or a folder of images: then -o names a folder (created if missing) that gets one file per image, named after it.") var image: String
     @OptionGroup var options: ExplorerOptions
     // Not `MethodOptions`: the export shows what the explorer shows, so ToMe's r defaults to the one
     // the keep ratio gives (infer/eval/bench require --r) and there is no dense "method".
@@ -48,7 +48,12 @@ struct Export: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            if let output, !force, FileManager.default.fileExists(atPath: output) {
+            var isDir: ObjCBool = false
+            let folder = FileManager.default.fileExists(atPath: image, isDirectory: &isDir) && isDir.boolValue
+            if folder {
+                guard let output else { throw EngineError("\(image) is a folder: give -o OUTDIR, the folder that gets one file per image") }
+                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            } else if let output, !force, FileManager.default.fileExists(atPath: output) {
                 throw EngineError("\(output) exists; pass --force to overwrite it")
             }
             var setup = try ExplorerSetup(options, images: [image])
@@ -75,25 +80,43 @@ struct Export: ParsableCommand {
                 if let blocks { setup.state.evitBlocks = try MethodOptions.integers(blocks, option: "--blocks") }
             default: break
             }
-            let map = try setup.patchMap(layers: layers)
-            let bytes: [UInt8]
-            switch format {
-            case "json": bytes = Array(JSONMap.render(map).utf8)
-            case "csv": bytes = Array(CSVMap.render(map).utf8)
-            case "png":
-                let fig = FigureMap.render(map, image: setup.engine.images[0])
-                guard let output else { return }
-                try PNGCodec.write(fig, to: output)
-                printError("wrote \(output) (\(fig.width)x\(fig.height))")
+            guard folder, let dir = output else {
+                try write(setup, layers: layers, image: 0, to: output)
                 return
-            default: bytes = Array(TextMap.render(map).utf8)
             }
-            if let output {
-                try AtomicFile.write(bytes, to: output)
-                printError("wrote \(output)")
-            } else {
-                FileHandle.standardOutput.write(Data(bytes))
+            let ext = format == "text" ? "txt" : format
+            for i in setup.engine.images.indices {
+                let name = setup.engine.images[i].name.replacingOccurrences(of: "/", with: "_")
+                let path = dir + "/" + ((name as NSString).deletingPathExtension) + "." + ext
+                if !force, FileManager.default.fileExists(atPath: path) {
+                    throw EngineError("\(path) exists; pass --force to overwrite it")
+                }
+                setup.state.image = i
+                try write(setup, layers: layers, image: i, to: path)
             }
+        }
+    }
+
+    /// One image's map in --format, to `output` (atomically) or stdout.
+    private func write(_ setup: ExplorerSetup, layers: [Int]?, image i: Int, to output: String?) throws {
+        let map = try setup.patchMap(layers: layers)
+        let bytes: [UInt8]
+        switch format {
+        case "json": bytes = Array(JSONMap.render(map).utf8)
+        case "csv": bytes = Array(CSVMap.render(map).utf8)
+        case "png":
+            let fig = FigureMap.render(map, image: setup.engine.images[i])
+            guard let output else { return }
+            try PNGCodec.write(fig, to: output)
+            printError("wrote \(output) (\(fig.width)x\(fig.height))")
+            return
+        default: bytes = Array(TextMap.render(map).utf8)
+        }
+        if let output {
+            try AtomicFile.write(bytes, to: output)
+            printError("wrote \(output)")
+        } else {
+            FileHandle.standardOutput.write(Data(bytes))
         }
     }
 }

@@ -90,6 +90,22 @@ public struct ImageFolder: Sendable {
                            ignoredTopLevel: topImages.count)
     }
 
+    /// A flat listing of files named elsewhere (e.g. on a command line), for `ImageStream`.
+    public init(listing files: [String]) {
+        self.init(root: "", layout: .flat, classNames: [], files: files, labels: nil, ignoredTopLevel: 0)
+    }
+
+    init(root: String, layout: Layout, classNames: [String], files: [String], labels: [Int]?, ignoredTopLevel: Int) {
+        self.root = root; self.layout = layout; self.classNames = classNames
+        self.files = files; self.labels = labels; self.ignoredTopLevel = ignoredTopLevel
+    }
+
+    /// `file` relative to the root: "n01440764/ILSVRC2012_val_00000293.JPEG".
+    public func relativePath(_ file: String) -> String {
+        let prefix = Self.join(root, "")
+        return file.hasPrefix(prefix) ? String(file.dropFirst(prefix.count)) : file
+    }
+
     /// The first `n` images in the listing order (all when n >= count).
     public func prefix(_ n: Int) -> ImageFolder { select(Array(0..<max(0, min(n, count)))) }
 
