@@ -29,7 +29,6 @@ struct Calibrate: ParsableCommand {
             let m = try ViTModel(path: model)
             let c = m.config
             let source = try DataSource.open(data)
-            source.announce()
             let cal: Calibration
             var labels = "given (training labels)"
             switch source {
@@ -66,7 +65,7 @@ struct Calibrate: ParsableCommand {
             }
             try cal.save(to: out, metadata: ["model": model, "labels": labels, "seed": String(seed),
                                              "data": data, "command": "tokenscope " + CommandLine.arguments.dropFirst().joined(separator: " ")])
-            print("wrote \(out): \(c.depth) blocks x \(c.numPatches) patches from \(cal.images) images in \(cal.batches) batches")
+            print("wrote \(out): \(c.depth) blocks x \(c.numPatches) patches from \(cal.images) images in \(cal.batches) batches; data \(source.summary)")
         }
     }
 }

@@ -38,11 +38,12 @@ struct Compress: ParsableCommand {
             let c = m.config
             let blockList = try Self.parseBlocks(blocks, depth: c.depth)
             let r: [[Double]]
+            var dataSummary = ""
             if let ranks {
                 r = try Calibration.load(path: ranks, for: c)
             } else {
                 let source = try DataSource.open(data ?? IDXDataset.defaultDirectory)
-                source.announce()
+                dataSummary = "; ranks from " + source.summary
                 switch source {
                 case .idx(let dir):
                     let train = try IDXDataset.load(directory: dir, split: .train)
@@ -76,7 +77,7 @@ struct Compress: ParsableCommand {
             try pm.save(to: out, metadata: meta)
             let any = AnyModel.pm(pm)
             print("wrote \(out) (\(pm.recovery.rawValue) recovery): tokens per block \(pm.channels.map(String.init).joined(separator: " ")); " +
-                  String(format: "%.3f GFLOPs/image (dense %.3f)", any.flopsPerImage / 1e9, c.flopsPerImage / 1e9))
+                  String(format: "%.3f GFLOPs/image (dense %.3f)", any.flopsPerImage / 1e9, c.flopsPerImage / 1e9) + dataSummary)
         }
     }
 

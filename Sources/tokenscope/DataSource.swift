@@ -13,11 +13,11 @@ enum DataSource {
         return .folder(try ImageFolder.open(path))
     }
 
-    /// One line on stderr saying which layout was found.
-    func announce() {
+    /// Which layout was found, for the command's report: "DIR: image folder, one subfolder per class (...)".
+    var summary: String {
         switch self {
-        case .idx(let dir): printError("\(dir): Fashion-MNIST IDX files")
-        case .folder(let f): printError(f.summary)
+        case .idx(let dir): return "\(dir): Fashion-MNIST IDX files"
+        case .folder(let f): return f.summary
         }
     }
 }

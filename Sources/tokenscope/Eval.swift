@@ -35,7 +35,6 @@ struct Eval: ParsableCommand {
             let m = any.vit
             let c = m.config
             let source = try DataSource.open(data)
-            source.announce()
             let r: EvalResult
             var labels = "given"
             switch source {
@@ -64,10 +63,11 @@ struct Eval: ParsableCommand {
                 var obj: [String: Any] = ["top1": round3(r.top1), "loss": round3(r.loss), "images": r.images, "kind": any.kind,
                                           "gflops_per_image": round3(gflops), "gflops_official": round3(official), "gflops_dense": round3(dense),
                                           "images_per_s": round2(r.imagesPerSecond), "model": model, "method": any.method,
-                                          "tokens_per_block": any.tokenCounts.map(\.mlp), "labels": labels]
+                                          "tokens_per_block": any.tokenCounts.map(\.mlp), "labels": labels, "data": source.summary]
                 if let recovery { obj["recovery"] = recovery }
                 print(try jsonLine(obj))
             } else {
+                print("data: " + source.summary)
                 print(String(format: "top-1 %.2f%%   loss %.4f   %d images   %.1f images/s", r.top1, r.loss, r.images, r.imagesPerSecond) +
                       (labels == "given" ? "" : "   (labels: the \(labels))"))
                 print(String(format: "GFLOPs/image %.3f (", gflops) + any.kind + (recovery.map { ", \($0) recovery" } ?? "") +

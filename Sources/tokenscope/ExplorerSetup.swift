@@ -88,7 +88,6 @@ struct ExplorerSetup {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue {
                 let folder = try ImageFolder.open(p)
-                printError(folder.summary)
                 let labelled = folder.layout == .classes && folder.classNames.count == c.numClasses
                 for (i, file) in folder.files.enumerated() {
                     let name = folder.relativePath(file)
