@@ -7,7 +7,7 @@ struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "One table on one model: dense, Prune and Merge (training-free and fine-tuned), ToMe and EViT at matching GFLOPs.",
         discussion: """
-        For each keep ratio, Prune and Merge is planned from the calibrated ranks (training-free) and, when the fine-tuned file exists (assets/models/fmnist-pm-k70.safetensors for keep 0.70, or --finetuned DIR), run as shipped; ToMe runs at the r and EViT at the keep rate (blocks 3, 6, 9) whose honest GFLOPs come closest to the training-free Prune and Merge model's. Columns: top-1 on the test images, GFLOPs per image (honest; official formula in GMACs), images/s at batch 1 and 32 measured in this run one model after the other on the same random input (--rounds interleaved rounds, default 2, each speed the best of its rounds), and the mIoU of the spatial probe (see `tokenscope probe`) on the full grid each method gives back. --json prints one JSON array of rows.
+        For each keep ratio, Prune and Merge is planned from the calibrated ranks (training-free) and, when the fine-tuned file exists (assets/models/fmnist-pm-k70.safetensors for keep 0.70, or --finetuned DIR), run as shipped; ToMe runs at the r and EViT at the keep rate (blocks 3, 6, 9) whose honest GFLOPs come closest to the training-free Prune and Merge model's. Columns: top-1 on the test images, GFLOPs per image (honest; official formula in GMACs), images/s at batch 1 and 32 measured in this run one model after the other on the same random input (--rounds interleaved rounds, default 2, each speed the best of its rounds), and the mIoU of the spatial probe (see `tokenscope probe`) on the full grid each method gives back. --json prints one JSON array of rows. --data may also be a folder of PNG/JPEG images (one subfolder per class, or flat: top-1 is then agreement with the dense model's top-1, as in `eval`); the probe's masks are Fashion-MNIST's ink, so on a folder the probe column is left empty (null in JSON) and --probe is not needed.
         """
     )
 
@@ -15,7 +15,8 @@ struct Compare: ParsableCommand {
     @Option(help: "Calibrated ranks (default: the shipped model's).") var ranks: String?
     @Option(help: "Probe (default: the shipped model's).") var probe: String?
     @Option(help: "Folder with fine-tuned PM files named fmnist-pm-k70.safetensors, ... (default: assets/models).") var finetuned: String?
-    @Option(help: "Folder with the IDX files.") var data: String = IDXDataset.defaultDirectory
+    @Option(help: ArgumentHelp(DataSource.help, valueName: "dir")) var data: String = IDXDataset.defaultDirectory
+    @Flag(help: "Stop at the first image of a folder that cannot be read (default: skip it and report it).") var strict = false
     @Option(help: "Keep ratios, comma-separated.") var keeps: String = "0.7,0.6,0.5"
     @Option(help: "Prune rate of the training-free Prune and Merge plans (default: the fine-tuned file's, so both rows share one plan; 0.1, the official default, without one).") var prune: Double?
     @Option(help: "Score only the first N test images.") var limit: Int?
@@ -51,16 +52,28 @@ struct Compare: ParsableCommand {
             guard let rankPath = ranks ?? (model == nil ? Assets.find("models/fmnist-vit.ranks.safetensors") : nil) else {
                 throw EngineError("no ranks: pass --ranks RANKS.safetensors (from `tokenscope calibrate`)")
             }
-            guard let probePath = probe ?? (model == nil ? Assets.find("models/fmnist-vit.probe.safetensors") : nil) else {
+            let source = try DataSource.open(data)
+            let probePath = probe ?? (model == nil ? Assets.find("models/fmnist-vit.probe.safetensors") : nil)
+            if case .idx = source, probePath == nil {
                 throw EngineError("no probe: pass --probe PROBE.safetensors (from `tokenscope probe --out`)")
             }
             let m = try ViTModel(path: modelPath)
             let c = m.config
             let r = try Calibration.load(path: rankPath, for: c)
-            let p = try PatchProbe.load(path: probePath, dim: c.dim)
-            let test = try IDXDataset.load(directory: data, split: .test)
-            guard c.channels == 1, c.imageSize == test.rows else {
-                throw EngineError("\(modelPath) takes \(c.channels)x\(c.imageSize)x\(c.imageSize) images; the data is 1x\(test.rows)x\(test.cols)")
+            var test: IDXDataset?
+            var folder: ImageFolder?
+            var p: PatchProbe?
+            switch source {
+            case .idx(let dir):
+                let t = try IDXDataset.load(directory: dir, split: .test)
+                guard c.channels == 1, c.imageSize == t.rows else {
+                    throw EngineError("\(modelPath) takes \(c.channels)x\(c.imageSize)x\(c.imageSize) images; the data is 1x\(t.rows)x\(t.cols)")
+                }
+                test = t
+                p = try probePath.map { try PatchProbe.load(path: $0, dim: c.dim) }
+            case .folder(let f):
+                try f.checkClasses(for: c, model: modelPath)
+                folder = f.prefix(limit ?? f.count)
             }
             // The shipped fine-tuned files belong to the shipped model: only with it, unless --finetuned says where.
             let ftDir = finetuned ?? (model == nil ? Assets.find("models/fmnist-vit.safetensors").map { ($0 as NSString).deletingLastPathComponent } : nil)
@@ -99,7 +112,9 @@ struct Compare: ParsableCommand {
 
             var rows: [[String: Any]] = []
             var denseB32 = 0.0
-            let probeIdx = Array(0..<min(probeImages, test.count))
+            let probeIdx = Array(0..<min(probeImages, test?.count ?? 0))
+            var skippedNote: String?
+            var scored = 0
             if !json { printError("timing \(entries.count) models, \(rounds) rounds...") }
             let speeds = bestSpeeds(entries.map(\.model), seconds: seconds, rounds: rounds, threads: threads)
             for (k, (name, any, pmPrune)) in entries.enumerated() {
@@ -107,28 +122,43 @@ struct Compare: ParsableCommand {
                 var row: [String: Any] = ["method": name, "gflops_per_image": round3(any.flopsPerImage / 1e9),
                                           "gflops_official": round3(any.officialFlops / 1e9)]
                 if let pmPrune { row["prune"] = pmPrune }
-                row["top1"] = round2(evaluate(any, on: test, limit: limit ?? test.count, threads: threads).top1)
+                if let test {
+                    let e = evaluate(any, on: test, limit: limit ?? test.count, threads: threads)
+                    row["top1"] = round2(e.top1)
+                    scored = e.images
+                } else if let folder {
+                    let (e, stream) = try evaluate(any, on: folder, batch: 100, threads: threads, strict: strict)
+                    guard e.images > 0 else { throw EngineError("\(data): none of the \(folder.count) images could be read") }
+                    row["top1"] = round2(e.top1)
+                    scored = e.images
+                    skippedNote = stream.skippedSummary
+                }
                 row["images_per_s_b1"] = round2(speeds[k].b1)
                 row["images_per_s_b32"] = round2(speeds[k].b32)
                 // Features through the model's own final norm (a fine-tuned file trains it), as `probe` reads them.
-                let conf = try ProbeRun.evaluate(p, any.runner(batch: 50), model: any.vit, data: test, indices: probeIdx, workers: threads)
-                row["probe_miou"] = round2(conf.miou)
+                if let p, let test {
+                    let conf = try ProbeRun.evaluate(p, any.runner(batch: 50), model: any.vit, data: test, indices: probeIdx, workers: threads)
+                    row["probe_miou"] = round2(conf.miou)
+                } else {
+                    row["probe_miou"] = NSNull()
+                }
                 let b32 = row["images_per_s_b32"] as? Double ?? 0
                 if name == "dense" { denseB32 = b32 }
                 row["speedup_b32"] = round2(b32 / max(denseB32, 1e-9))
                 row["flops_ratio"] = round2(c.flopsPerImage / any.flopsPerImage)
                 rows.append(row)
             }
+            if let skippedNote { printError(skippedNote) }
             if let jsonOut { try AtomicFile.write(Array((try jsonLine(rows) + "\n").utf8), to: jsonOut) }
             if json {
                 print(try jsonLine(rows))
                 return
             }
-            let n = limit.map { min($0, test.count) } ?? test.count
-            print("| method | top-1 % (\(n) test images) | GFLOPs (official GMACs) | images/s b1 | images/s b32 | speed-up b32 (FLOPs ratio) | probe mIoU % |")
+            let what = folder.map { $0.isLabelled ? "images of \($0.root)" : "images of \($0.root), agreement with dense" } ?? "test images"
+            print("| method | top-1 % (\(scored) \(what)) | GFLOPs (official GMACs) | images/s b1 | images/s b32 | speed-up b32 (FLOPs ratio) | probe mIoU % |")
             print("|---|---|---|---|---|---|---|")
             for r in rows {
-                print("| \(r["method"] ?? "") | \(r["top1"] ?? "") | \(r["gflops_per_image"] ?? "") (\(r["gflops_official"] ?? "")) | \(r["images_per_s_b1"] ?? "") | \(r["images_per_s_b32"] ?? "") | \(r["speedup_b32"] ?? "") (\(r["flops_ratio"] ?? "")) | \(r["probe_miou"] ?? "") |")
+                print("| \(r["method"] ?? "") | \(r["top1"] ?? "") | \(r["gflops_per_image"] ?? "") (\(r["gflops_official"] ?? "")) | \(r["images_per_s_b1"] ?? "") | \(r["images_per_s_b32"] ?? "") | \(r["speedup_b32"] ?? "") (\(r["flops_ratio"] ?? "")) | \((r["probe_miou"] as? Double).map { String($0) } ?? "-") |")
             }
         }
     }

@@ -30,9 +30,17 @@ struct Finetune: ParsableCommand {
         try reportingErrors {
             let ckpt = job.checkpointPath
             let logPath = job.logPath
-            let fullTrain = try IDXDataset.load(directory: job.data, split: .train)
-            let test = job.testImages > 0 ? try IDXDataset.load(directory: job.data, split: .test) : nil
             let teacherModel = try ViTModel(path: teacher)
+            let tc = teacherModel.config
+            guard tc.channels == 1 else {
+                throw EngineError("\(teacher) takes \(tc.channels)-channel images; the trainer fine-tunes one-channel (gray) models only")
+            }
+            let data = try TrainingData.load(job.data, wantTest: job.testImages > 0, size: tc.imageSize, threads: job.threads, strict: job.strict)
+            let fullTrain = data.train, test = data.test
+            if let names = data.classNames, names.count != tc.numClasses {
+                throw EngineError("\(job.data) has \(names.count) class folders but \(teacher) has \(tc.numClasses) classes; class ids come from the sorted folder names, so every class needs its folder")
+            }
+            printError("data: " + data.summary)
             let pm: PMModel
             let network: PMNetwork
             let trainer: Trainer

@@ -3,7 +3,7 @@ import Engine
 
 /// Options every long training job shares (`train`, `finetune`): data, output, checkpoints, logs.
 struct RunOptions: ParsableArguments {
-    @Option(help: "Folder with the IDX files (train-images-idx3-ubyte.gz, ...).") var data: String = IDXDataset.defaultDirectory
+    @Option(help: ArgumentHelp("Training data: a folder of IDX files (train-images-idx3-ubyte.gz, ...; the default), or image folders: DIR/train and DIR/test (or DIR/val), each one subfolder per class (torchvision's ImageFolder; class ids in sorted name order), or DIR with one subfolder per class (then nothing is tested). Images are made gray ('L') and brought to the model's size (shorter side resized bicubic, center crop).", valueName: "dir")) var data: String = IDXDataset.defaultDirectory
     @Option(help: "Images per step.") var batchSize: Int = 128
     @Option(help: "AdamW weight decay.") var weightDecay: Float = 0.05
     @Option(help: "Label smoothing.") var smoothing: Float = 0.1
@@ -16,6 +16,7 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Stop after this many steps (pilots; the schedule still spans --epochs).") var maxSteps: Int?
     @Option(help: "Test images to score after each epoch (0 for none).") var testImages: Int = 10000
     @Option(help: "Worker threads.") var threads: Int = defaultThreads
+    @Flag(help: "Stop at the first image of a folder that cannot be read (default: skip it and report it).") var strict = false
 
     func validate() throws {
         guard batchSize >= 1, batchSize <= 4096 else { throw ValidationError("--batch-size must be between 1 and 4096") }

@@ -5,7 +5,7 @@ import Foundation
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a ViT from scratch on Fashion-MNIST (or any IDX image set), resumably.",
+        abstract: "Train a ViT from scratch on Fashion-MNIST (or any IDX image set, or folders of images with one subfolder per class), resumably.",
         discussion: """
         AdamW (no decay on biases, norms, tokens, pos_embed), linear warm-up then cosine decay, label smoothing, gradient clipping, random crop after zero padding and horizontal flip; seeded and reproducible. Checkpoints (parameters, optimizer state, progress) are written atomically every --checkpoint-minutes, at each epoch end and on Ctrl-C; --resume continues exactly where the checkpoint stopped. Progress goes to stderr (a bar on a terminal, log lines otherwise) and, one JSON object per line, to --log.
 
@@ -28,8 +28,10 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let train = try IDXDataset.load(directory: job.data, split: .train)
-            let test = job.testImages > 0 ? try IDXDataset.load(directory: job.data, split: .test) : nil
+            let data = try TrainingData.load(job.data, wantTest: job.testImages > 0, size: nil, threads: job.threads, strict: job.strict)
+            let train = data.train, test = data.test
+            let classNames = data.classNames ?? IDXDataset.fashionClassNames
+            printError("data: " + data.summary)
             let stats = BatchMaker.fashionMNISTStats(train)
             let maker = BatchMaker(dataset: train, mean: stats.mean, std: stats.std)
             let trainer: Trainer
@@ -39,7 +41,7 @@ struct Train: ParsableCommand {
                 }
                 trainer = try Trainer.resume(from: job.checkpointPath, data: maker, workers: job.threads)
             } else {
-                let cfg = try Self.parseConfig(config, rows: train.rows, classes: 10)
+                let cfg = try Self.parseConfig(config, rows: train.rows, classes: classNames.count)
                 let model = try ViTModel(config: cfg)
                 model.initializeForTraining(seed: job.seed)
                 if let initFrom {
@@ -56,7 +58,8 @@ struct Train: ParsableCommand {
                 s.labelSmoothing = job.smoothing; s.seed = job.seed
                 trainer = Trainer(model: model, data: maker, settings: s, workers: job.threads)
             }
-            var meta = Self.modelMetadata(mean: stats.mean, std: stats.std)
+            var meta = Self.modelMetadata(mean: stats.mean, std: stats.std, classNames: classNames,
+                                          dataset: data.classNames == nil ? nil : "image folder \(job.data)")
             meta["training_command"] = job.startingCommand(recorded: trainer.model.metadata["training_command"])
             let c = trainer.model.config
             var lastEpochEval: EvalResult?
@@ -84,10 +87,11 @@ struct Train: ParsableCommand {
     }
 
     /// Metadata that makes a Fashion-MNIST model self-describing for infer/eval/explore.
-    static func modelMetadata(mean: Float, std: Float) -> [String: String] {
-        let names = IDXDataset.fashionClassNames.map { "\"\($0)\"" }.joined(separator: ", ")
-        return ["mean": "[\(mean)]", "std": "[\(std)]", "crop_pct": "1.0", "labels": "[\(names)]",
-                "dataset": "Fashion-MNIST (Debian package dataset-fashion-mnist, MIT licence)"]
+    static func modelMetadata(mean: Float, std: Float, classNames: [String] = IDXDataset.fashionClassNames,
+                              dataset: String? = nil) -> [String: String] {
+        let quoted = classNames.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        return ["mean": "[\(mean)]", "std": "[\(std)]", "crop_pct": "1.0", "labels": "[" + quoted.joined(separator: ", ") + "]",
+                "dataset": dataset ?? "Fashion-MNIST (Debian package dataset-fashion-mnist, MIT licence)"]
     }
 
     static func parseConfig(_ spec: String, rows: Int, classes: Int) throws -> ViTConfig {

@@ -172,3 +172,43 @@ final class ImageFolderCLITests: XCTestCase {
         XCTAssertEqual(files, ["a_photo.json", "b_pattern.json"])
     }
 }
+
+/// train and finetune on DIR/train + DIR/test image folders (gray PNGs whose class sets the brightness).
+final class TrainingFolderCLITests: XCTestCase {
+    func testTrainAndFinetuneOnImageFolders() throws {
+        let dir = CLI.temp("trainfolders")
+        try? FileManager.default.removeItem(atPath: dir)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        var rng = SplitMix64(seed: 5)
+        for (split, n) in [("train", 200), ("test", 60)] {
+            for i in 0..<n {
+                let c = i % 4
+                let sub = "\(dir)/data/\(split)/class-\(c)"
+                try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
+                let px = (0..<(12 * 12)).map { _ in UInt8(20 + 60 * c + Int(rng.next() % 30)) }
+                try PNGCodec.writeGray(width: 12, height: 12, pixels: px, to: "\(sub)/\(i).png")
+            }
+        }
+        let data = dir + "/data"
+        let t = try CLI.run(["train", "--data", data, "--epochs", "4", "--config", "dim=16,depth=2,heads=2,patch=4", "--batch-size", "20",
+                             "--lr", "3e-3", "--warmup", "5", "--out", dir + "/m.safetensors"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(t.stderr.contains("4 classes, 200 images); test"), t.stderr)
+        let meta = try SafeTensorsFile(path: dir + "/m.safetensors").metadata
+        XCTAssertEqual(meta["labels"], "[\"class-0\", \"class-1\", \"class-2\", \"class-3\"]")
+        // eval on the test folder measures what train reported for the same images.
+        let e = try CLI.run(["eval", "--model", dir + "/m.safetensors", "--data", data + "/test", "--json"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let r = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any] ?? [:]
+        XCTAssertEqual(r["images"] as? Int, 60)
+        XCTAssertEqual(meta["test_top1"], String(format: "%.2f", r["top1"] as? Double ?? -1))
+
+        let c = try CLI.run(["compress", "--model", dir + "/m.safetensors", "--data", data + "/train", "--images", "40", "--keep", "0.5",
+                             "--out", dir + "/pm.safetensors"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let f = try CLI.run(["finetune", "--model", dir + "/pm.safetensors", "--teacher", dir + "/m.safetensors", "--data", data,
+                             "--epochs", "1", "--batch-size", "20", "--out", dir + "/ft.safetensors"])
+        XCTAssertEqual(f.status, 0, f.stderr)
+        XCTAssertTrue(f.stdout.contains("test top-1"), f.stdout)
+    }
+}
