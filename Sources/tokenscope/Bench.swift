@@ -7,7 +7,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the forward pass of a model on random input.",
         discussion: """
-        Runs a warm-up, then as many forward passes as fit in --seconds, on a fixed random batch (seed 0). Prints images/s, milliseconds per batch, GFLOPs per image (multiply-adds x 2 of the GEMMs and attention products; for compressed models the honest count, with the official Prune and Merge formula beside it), and the BLAS kernel and thread count in use. --method tome or evit times that baseline on a dense file or --arch (forward only). --json adds kind and method. Compare with ONNX Runtime on the same weights: python3 ort_bench.py --batch N --threads T.
+        Runs a warm-up, then as many forward passes as fit in --seconds, on a fixed random batch (seed 0). Prints images/s, milliseconds per batch, GFLOPs per image (multiply-adds x 2 of the GEMMs and attention products; for compressed models the honest count, with the official Prune and Merge formula beside it), and the BLAS kernel and thread count in use. --method tome or evit times that baseline on a dense file or --arch (forward only). --json adds kind and method. --read DIR times reading a folder of images instead, without the model: every PNG/JPEG in DIR decoded and put through the model's eval transform on --threads threads, the work `eval --data DIR` does ahead of the model (images/s beside the model's own speed says whether reading can keep up). Compare with ONNX Runtime on the same weights: python3 ort_bench.py --batch N --threads T.
         """
     )
 
@@ -20,6 +20,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Time a training step: forward, cross-entropy, backward with every parameter gradient.") var train = false
     @Flag(help: "Replay explorer key presses without a terminal (layer, keep, prune, score source, image): analysis + drawing per key.") var explorer = false
     @Option(help: "Time this architecture with random weights instead of a file: DIM,DEPTH,HEADS,IMG,PATCH,CHANNELS,CLASSES (e.g. 96,12,3,28,2,1,10).") var arch: String?
+    @Option(help: ArgumentHelp("Time reading this folder of images (decode + the model's eval transform, no model) instead of the model.", valueName: "dir")) var read: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @OptionGroup var how: MethodOptions
 
@@ -44,6 +45,10 @@ struct Bench: ParsableCommand {
             }
             let m = any.vit
             let c = m.config
+            if let read {
+                try Self.timeReading(read, model: m, threads: threads, json: json)
+                return
+            }
             if explorer {
                 try ExplorerBench.run(model: m, modelName: model ?? "arch", threads: threads, json: json)
                 return
@@ -83,6 +88,28 @@ struct Bench: ParsableCommand {
                       String(format: "; dense %.3f; official formula %.3f GMACs)   %.1f GFLOP/s", c.flopsPerImage / 1e9, official, gflops * result.imagesPerSecond))
                 if any.method != "dense" { print("tokens     after each block: " + any.tokenCounts.map { String($0.mlp) }.joined(separator: " ")) }
             }
+        }
+    }
+}
+
+extension Bench {
+    /// Decodes and preprocesses every image of `dir` on `threads` threads, as `eval` does ahead of the model.
+    static func timeReading(_ dir: String, model m: ViTModel, threads: Int, json: Bool) throws {
+        let folder = try ImageFolder.open(dir)
+        let t0 = Clock.now()
+        let stream = ImageStream(folder, preprocess: m.evalTransform, workers: threads, window: 4 * threads)
+        var n = 0
+        while try stream.next() != nil { n += 1 }
+        let seconds = Clock.now() - t0
+        if let note = stream.skippedSummary { printError(note) }
+        let rate = seconds > 0 ? Double(n) / seconds : 0
+        if json {
+            print(try jsonLine(["data": folder.summary, "images": n, "threads": threads, "seconds": round3(seconds),
+                                "images_per_s": round2(rate), "work": "read"]))
+        } else {
+            print("data       \(folder.summary)")
+            print("work       read (decode + eval transform to \(m.config.channels)x\(m.config.imageSize)x\(m.config.imageSize), no model)   threads \(threads)")
+            print(String(format: "speed      %.2f images/s   %.3f ms/image per thread", rate, rate > 0 ? 1000 * Double(threads) / rate : 0))
         }
     }
 }
