@@ -48,7 +48,8 @@ func evaluate(_ any: AnyModel, on folder: ImageFolder, batch: Int, threads: Int,
         }
         lossSum += Double(b) * labels.withUnsafeBufferPointer { lab in
             probs.withUnsafeMutableBufferPointer { p in
-                CrossEntropy.forward(probs: p.baseAddress!, logits: logits, labels: lab.baseAddress!, batch: b, classes: k, smoothing: 0)
+                guard let pb = p.baseAddress, let lb = lab.baseAddress else { return 0 }
+                return CrossEntropy.forward(probs: pb, logits: logits, labels: lb, batch: b, classes: k, smoothing: 0)
             }
         }
         for i in 0..<b where topOne(logits + i * k, classes: k) == Int(labels[i]) { result.correct += 1 }
