@@ -40,7 +40,6 @@ struct Finetune: ParsableCommand {
             if let names = data.classNames, names.count != tc.numClasses {
                 throw EngineError("\(job.data) has \(names.count) class folders but \(teacher) has \(tc.numClasses) classes; class ids come from the sorted folder names, so every class needs its folder")
             }
-            printError("data: " + data.summary)
             let pm: PMModel
             let network: PMNetwork
             let trainer: Trainer
@@ -86,7 +85,7 @@ struct Finetune: ParsableCommand {
             var lastEpochEval: EvalResult?
             let finished = try TrainingLoop.run(trainer, checkpoint: ckpt, log: logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
-                                                banner: "fine-tuning \(network.matricesOnly ? "merge/recover matrices" : "all parameters") of a model running \(pm.channels.map(String.init).joined(separator: " ")) tokens per block") {
+                                                banner: "fine-tuning \(network.matricesOnly ? "merge/recover matrices" : "all parameters") of a model running \(pm.channels.map(String.init).joined(separator: " ")) tokens per block (data \(data.summary))") {
                 network.forwardPass.writeBack()
                 lastEpochEval = test.map { evaluate(.pm(pm), on: $0, limit: job.testImages, threads: job.threads) }
                 return lastEpochEval

@@ -31,7 +31,6 @@ struct Train: ParsableCommand {
             let data = try TrainingData.load(job.data, wantTest: job.testImages > 0, size: nil, threads: job.threads, strict: job.strict)
             let train = data.train, test = data.test
             let classNames = data.classNames ?? IDXDataset.fashionClassNames
-            printError("data: " + data.summary)
             let stats = BatchMaker.fashionMNISTStats(train)
             let maker = BatchMaker(dataset: train, mean: stats.mean, std: stats.std)
             let trainer: Trainer
@@ -65,7 +64,7 @@ struct Train: ParsableCommand {
             var lastEpochEval: EvalResult?
             let finished = try TrainingLoop.run(trainer, checkpoint: job.checkpointPath, log: job.logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
-                                                banner: "training \(c.depth) blocks, dim \(c.dim), \(c.heads) heads on \(train.count) images") {
+                                                banner: "training \(c.depth) blocks, dim \(c.dim), \(c.heads) heads on \(train.count) images (data \(data.summary))") {
                 lastEpochEval = test.map { evaluate(.dense(trainer.model), on: $0, limit: job.testImages, threads: job.threads) }
                 return lastEpochEval
             }

@@ -193,7 +193,7 @@ final class TrainingFolderCLITests: XCTestCase {
         let t = try CLI.run(["train", "--data", data, "--epochs", "4", "--config", "dim=16,depth=2,heads=2,patch=4", "--batch-size", "20",
                              "--lr", "3e-3", "--warmup", "5", "--out", dir + "/m.safetensors"])
         XCTAssertEqual(t.status, 0, t.stderr)
-        XCTAssertTrue(t.stderr.contains("4 classes, 200 images); test"), t.stderr)
+        XCTAssertTrue(t.stderr.contains("4 classes, 200 images); test "), t.stderr)
         let meta = try SafeTensorsFile(path: dir + "/m.safetensors").metadata
         XCTAssertEqual(meta["labels"], "[\"class-0\", \"class-1\", \"class-2\", \"class-3\"]")
         // eval on the test folder measures what train reported for the same images.

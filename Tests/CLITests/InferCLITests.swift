@@ -88,7 +88,7 @@ final class InferCLITests: XCTestCase {
                                         "--out", "/nonexistent-dir/out.safetensors"]), ["cannot write /nonexistent-dir/out.safetensors"])
         let noArgs = try CLI.run(["infer", "--model", model])
         XCTAssertNotEqual(noArgs.status, 0)
-        XCTAssertTrue(noArgs.stderr.contains("give PNG images or --input"), noArgs.stderr)
+        XCTAssertTrue(noArgs.stderr.contains("give PNG or JPEG images or --input"), noArgs.stderr)
     }
 
     func testBenchJSON() throws {
