@@ -1,20 +1,33 @@
 import Compression
 import Engine
 
-/// One image as the explorer holds it: the model's input and a picture to draw.
+/// One image as the explorer holds it: the model's input and a picture to draw (in memory, or
+/// decoded on first use: see `ImageSource`).
 public struct ExplorerImage: Sendable {
-    public var name: String
+    private let baseName: String
     /// True class, when known.
     public var label: Int?
-    /// The preprocessed model input [C, S, S].
-    public var input: [Float]
-    /// The same crop as display pixels, RGB, S x S, row-major.
-    public var pixels: [UInt8]
     public var size: Int
+    public let source: ImageSource
 
     public init(name: String, label: Int?, input: [Float], pixels: [UInt8], size: Int) {
-        self.name = name; self.label = label; self.input = input; self.pixels = pixels; self.size = size
+        baseName = name; self.label = label; self.size = size
+        source = ImageSource((input, pixels))
     }
+
+    /// An image loaded when first needed; `channels` and `size` give the black stand-in's shape.
+    public init(name: String, label: Int?, size: Int, channels: Int, load: @escaping @Sendable () throws -> ImageSource.Loaded) {
+        baseName = name; self.label = label; self.size = size
+        source = ImageSource(blank: ([Float](repeating: 0, count: channels * size * size), [UInt8](repeating: 0, count: size * size * 3)),
+                             load: load)
+    }
+
+    /// The file name, with the reason when it could not be read.
+    public var name: String { source.problem.map { "\(baseName) (unreadable: \($0))" } ?? baseName }
+    /// The preprocessed model input [C, S, S].
+    public var input: [Float] { source.value.input }
+    /// The same crop as display pixels, RGB, S x S, row-major.
+    public var pixels: [UInt8] { source.value.pixels }
 
     /// Display pixels recovered from a normalised input: x * std + mean, scaled to 0-255 (gray
     /// inputs are repeated into R, G and B).

@@ -64,15 +64,17 @@ struct ExplorerSetup {
 
     /// The images given (PNG or JPEG files, or folders of them), or the shipped samples with their labels.
     ///
-    /// A folder opens every image in it, in torchvision's order; in the class layout each image is
-    /// named by its class folder and file, and its label is the folder's class id when the folder
-    /// has one class per model class (otherwise ids would not mean the model's classes, so none is
-    /// shown). Unreadable files inside a folder are skipped with one line on stderr; a file given
-    /// by name that cannot be read is an error.
+    /// A folder opens every image in it, in torchvision's order, each decoded when the explorer first
+    /// needs it (`ImageSource`: a folder of 50 000 photos opens at once and holds only the images
+    /// in use). In the class layout each image is named by its path inside the folder, and its label
+    /// is the folder's class id when the folder has one class per model class (otherwise the ids would
+    /// not mean the model's classes, so none is shown). A file in a folder that cannot be read shows
+    /// black with the reason in its name; a file given by name is read now and must read.
     static func loadImages(_ given: [String], model m: ViTModel, threads: Int = defaultThreads) throws -> [ExplorerImage] {
         let c = m.config
-        var entries: [(path: String, name: String, label: Int?)] = []
-        var fromFolder = Set<String>()
+        let cfg = m.evalTransform
+        let mean = m.preprocessing.mean, std = m.preprocessing.std
+        var named: [(path: String, name: String, label: Int?)] = []
         if given.isEmpty {
             guard let list = Assets.find("images/labels.txt") else {
                 throw EngineError("no images given and the samples (assets/images) are not there; pass PNG or JPEG files or a folder")
@@ -81,51 +83,48 @@ struct ExplorerSetup {
             for line in try Assets.readLines(list) {
                 let f = line.split(separator: "\t")
                 guard f.count >= 2 else { continue }
-                entries.append((dir + "/" + f[0], String(f[0]), Int(f[1])))
+                named.append((dir + "/" + f[0], String(f[0]), Int(f[1])))
             }
         }
+        // Given files are decoded now, on worker threads; folders become lazy images in their place.
+        enum Entry { case file(Int), lazy(ExplorerImage) }
+        var order: [Entry] = []
+        for (i, _) in named.enumerated() { order.append(.file(i)) }
         for p in given {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue {
                 let folder = try ImageFolder.open(p)
                 let labelled = folder.layout == .classes && folder.classNames.count == c.numClasses
                 for (i, file) in folder.files.enumerated() {
-                    let name = folder.relativePath(file)
-                    entries.append((file, name, labelled ? folder.labels?[i] : nil))
-                    fromFolder.insert(file)
+                    order.append(.lazy(ExplorerImage(name: folder.relativePath(file), label: labelled ? folder.labels?[i] : nil,
+                                                     size: c.imageSize, channels: c.channels) {
+                        let input = try Preprocess.preprocess(try ImageReader.read(path: file), cfg)
+                        return (input, ExplorerImage.pixels(fromInput: input, channels: c.channels, size: c.imageSize, mean: mean, std: std))
+                    }))
                 }
             } else {
-                entries.append((p, (p as NSString).lastPathComponent, nil))
+                order.append(.file(named.count))
+                named.append((p, (p as NSString).lastPathComponent, nil))
             }
         }
-        guard !entries.isEmpty else {
+        guard !order.isEmpty else {
             throw EngineError("no images: assets/images/labels.txt lists none (lines of FILE<tab>LABEL); pass PNG or JPEG files or a folder")
         }
-        let cfg = m.evalTransform
-        // Decoded on worker threads, in order; a named file must read, folder contents may be skipped.
-        let listing = ImageFolder(listing: entries.map(\.path))
-        let stream = ImageStream(listing, preprocess: cfg, workers: threads, window: 64)
+        let stream = ImageStream(ImageFolder(listing: named.map(\.path)), preprocess: cfg, workers: threads, window: 64, strict: true)
         defer { stream.finish() }
-        var images: [ExplorerImage] = []
-        var skipped: [String] = []
-        var failure: Error?
-        while true {
-            guard let sample = try stream.next() else { break }
-            let e = entries[sample.index]
-            images.append(ExplorerImage(name: e.name, label: e.label, input: sample.input,
-                                        pixels: ExplorerImage.pixels(fromInput: sample.input, channels: c.channels, size: c.imageSize,
-                                                                     mean: m.preprocessing.mean, std: m.preprocessing.std),
-                                        size: c.imageSize))
+        var decoded: [ExplorerImage] = []
+        while let sample = try stream.next() {
+            let e = named[sample.index]
+            decoded.append(ExplorerImage(name: e.name, label: e.label, input: sample.input,
+                                         pixels: ExplorerImage.pixels(fromInput: sample.input, channels: c.channels, size: c.imageSize,
+                                                                      mean: mean, std: std),
+                                         size: c.imageSize))
         }
-        for s in stream.skipped {
-            if fromFolder.contains(s.path) { skipped.append(s.reason) } else if failure == nil { failure = EngineError(s.reason) }
+        return order.map { entry in
+            switch entry {
+            case .file(let i): return decoded[i]
+            case .lazy(let image): return image
+            }
         }
-        if let failure { throw failure }
-        if !skipped.isEmpty {
-            printError("skipped \(skipped.count) images that could not be read: " + skipped.prefix(3).joined(separator: " | ") +
-                       (skipped.count > 3 ? " | and \(skipped.count - 3) more" : ""))
-        }
-        guard !images.isEmpty else { throw EngineError("none of the \(entries.count) images could be read; see the message above") }
-        return images
     }
 }

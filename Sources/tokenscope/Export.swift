@@ -85,7 +85,13 @@ struct Export: ParsableCommand {
                 return
             }
             let ext = format == "text" ? "txt" : format
+            var skipped: [String] = []
             for i in setup.engine.images.indices {
+                _ = setup.engine.images[i].pixels  // decode now, to skip what cannot be read
+                if let problem = setup.engine.images[i].source.problem {
+                    skipped.append(problem)
+                    continue
+                }
                 let name = setup.engine.images[i].name.replacingOccurrences(of: "/", with: "_")
                 let path = dir + "/" + ((name as NSString).deletingPathExtension) + "." + ext
                 if !force, FileManager.default.fileExists(atPath: path) {
@@ -93,6 +99,10 @@ struct Export: ParsableCommand {
                 }
                 setup.state.image = i
                 try write(setup, layers: layers, image: i, to: path)
+            }
+            if !skipped.isEmpty {
+                printError("skipped \(skipped.count) of \(setup.engine.images.count) images that could not be read: " +
+                           skipped.prefix(3).joined(separator: " | ") + (skipped.count > 3 ? " | and \(skipped.count - 3) more" : ""))
             }
         }
     }

@@ -157,17 +157,23 @@ final class ImageFolderCLITests: XCTestCase {
         let data = dir + "/data"
         try copy("\(jpegFixtures)/photo.jpg", to: "\(data)/a/photo.jpg")
         try copy("\(jpegFixtures)/baseline420.jpg", to: "\(data)/b/pattern.jpg")
-        let model = try deitShaped(classes: 2, in: dir)
+        try copy("\(jpegFixtures)/truncated.jpg", to: "\(data)/c/broken.jpg")
+        let model = try deitShaped(classes: 3, in: dir)
         let snap = dir + "/s.txt"
         let o = try CLI.run(["explore", data, "--model", model, "--snapshot", snap, "--keys", "n"])
         XCTAssertEqual(o.status, 0, o.stderr)
         let screen = try String(contentsOfFile: snap, encoding: .utf8)
-        XCTAssertTrue(screen.contains("image 2/2: b/pattern.jpg"), screen)
-        XCTAssertTrue(screen.contains("class 1"), "true label shown: \(screen)")
+        XCTAssertTrue(screen.contains("image 2/3: b/pattern.jpg"), screen)
+        XCTAssertTrue(screen.contains("label: class 1"), "true label shown: \(screen)")
+        // The broken file is the third image: black, and its title says why (the explorer has no place to throw).
+        let broken = try CLI.run(["explore", data, "--model", model, "--snapshot", snap, "--keys", "nn", "--force"])
+        XCTAssertEqual(broken.status, 0, broken.stderr)
+        XCTAssertTrue(try String(contentsOfFile: snap, encoding: .utf8).contains("image 3/3: c/broken.jpg (unreadable"))
 
         let out = dir + "/maps"
         let e = try CLI.run(["export", data, "--model", model, "--scores", "image", "--format", "json", "-o", out])
         XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stderr.contains("skipped 1 of 3 images") && e.stderr.contains("broken.jpg"), e.stderr)
         let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
         XCTAssertEqual(files, ["a_photo.json", "b_pattern.json"])
     }

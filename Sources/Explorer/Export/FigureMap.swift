@@ -37,10 +37,11 @@ public enum FigureMap {
         let s = image.size, panel = s * scale
         let patchPx = Double(panel) / Double(g)
         let overlay = layer.map { PatchOverlay(states: $0.states, grid: g) }
+        let pixels = image.pixels  // once: the property may go through the image's loader
         for y in 0..<panel {
             for x in 0..<panel {
                 let src = ((y / scale) * s + x / scale) * 3
-                var c = RGB(Double(image.pixels[src]), Double(image.pixels[src + 1]), Double(image.pixels[src + 2]))
+                var c = RGB(Double(pixels[src]), Double(pixels[src + 1]), Double(pixels[src + 2]))
                 if let overlay {
                     // Patch edges fall on whole pixels: patch k covers [start(k), start(k + 1)).
                     func start(_ k: Int) -> Int { Int(Double(k) * patchPx) }
