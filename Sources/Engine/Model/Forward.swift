@@ -151,9 +151,8 @@ extension ViTModel {
     private func projRows(_ l: Int, _ r: Range<Int>, input x: UnsafePointer<Float>, into a: Activations.Layer) {
         let d = config.dim, inner = config.innerDim, bp = views.blocks[l]
         let n = r.count, o = r.lowerBound
-        (a.res1 + o * d).update(from: x + o * d, count: n * d)
         Linear.forward(out: a.res1 + o * d, inp: a.attOut + o * inner, weight: bp.projW, bias: bp.projB,
-                       rows: n, inFeatures: inner, outFeatures: d, accumulate: true)
+                       rows: n, inFeatures: inner, outFeatures: d, residual: x + o * d)
     }
 
     /// res2 = x + fc2(GELU(fc1(LN2(x)))) for the rows `r`.
@@ -164,12 +163,11 @@ extension ViTModel {
         let n = r.count, o = r.lowerBound
         LayerNorm.forward(out: a.ln2 + o * d, mean: a.ln2Mean + o, rstd: a.ln2Rstd + o, inp: x + o * d,
                           weight: bp.norm2W, bias: bp.norm2B, rows: n, d: d, eps: c.lnEps)
-        Linear.forward(out: a.fc1 + o * m, inp: a.ln2 + o * d, weight: bp.fc1W, bias: bp.fc1B,
+        Linear.forward(out: a.fc1 + o * m, inp: a.ln2 + o * d, weight: bp.fc1W, bias: nil,
                        rows: n, inFeatures: d, outFeatures: m)
-        GELU.forward(out: a.gelu + o * m, inp: a.fc1 + o * m, count: n * m)
-        (a.res2 + o * d).update(from: x + o * d, count: n * d)
+        GELU.forwardAddingBias(out: a.gelu + o * m, pre: a.fc1 + o * m, bias: bp.fc1B, rows: n, n: m)
         Linear.forward(out: a.res2 + o * d, inp: a.gelu + o * m, weight: bp.fc2W, bias: bp.fc2B,
-                       rows: n, inFeatures: m, outFeatures: d, accumulate: true)
+                       rows: n, inFeatures: m, outFeatures: d, residual: x + o * d)
     }
 
     /// im2col + GEMM per image straight into the token rows, then CLS/DIST and pos_embed.

@@ -18,13 +18,7 @@ public enum Attention {
         let a = att + q0 * t
         BLAS.sgemm(transB: true, m: nq, n: t, k: hd, alpha: scale, a: q, lda: 3 * inner, b: k, ldb: 3 * inner,
                    beta: 0, c: a, ldc: t)
-        if let keyBias {
-            for i in 0..<nq {
-                let row = a + i * t
-                for j in 0..<t { row[j] += keyBias[j] }
-            }
-        }
-        Softmax.forwardInPlace(a, rows: nq, n: t)
+        Softmax.forwardInPlace(a, rows: nq, n: t, keyBias: keyBias)
         BLAS.sgemm(m: nq, n: hd, k: t, a: a, lda: t, b: v, ldb: 3 * inner, beta: 0, c: out + q0 * inner + h * hd, ldc: inner)
     }
 
@@ -46,14 +40,8 @@ public enum Attention {
         let go = dout + h * hd
         BLAS.sgemm(transB: true, m: t, n: t, k: hd, a: go, lda: inner, b: v, ldb: 3 * inner, beta: 0, c: dA, ldc: t)
         BLAS.sgemm(transA: true, m: t, n: hd, k: t, a: att, lda: t, b: go, ldb: inner, beta: 0, c: dv, ldc: 3 * inner)
-        if let keyScores {
-            for j in 0..<t { keyScores[j] = 0 }
-            for i in 0..<t {
-                let g = dA + i * t, p = att + i * t
-                for j in 0..<t { keyScores[j] += g[j] * p[j] }
-            }
-        }
-        Softmax.backward(dx: dS, da: dA, a: att, rows: t, n: t)
+        keyScores?.update(repeating: 0, count: t)
+        Softmax.backward(dx: dS, da: dA, a: att, rows: t, n: t, keySums: keyScores)
         BLAS.sgemm(m: t, n: hd, k: t, alpha: scale, a: dS, lda: t, b: k, ldb: 3 * inner, beta: 0, c: dq, ldc: 3 * inner)
         BLAS.sgemm(transA: true, m: t, n: hd, k: t, alpha: scale, a: dS, lda: t, b: q, ldb: 3 * inner, beta: 0, c: dk, ldc: 3 * inner)
     }
