@@ -74,6 +74,27 @@ final class ForwardTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxAbsDiff(Array(both[10...]), second), 1e-6)
     }
 
+    /// The workers split a batch by whole images when it divides evenly (or is large) and by rows and
+    /// heads otherwise: every split gives the one-worker logits and attention to float rounding.
+    func testResultsDoNotDependOnHowTheBatchIsSplit() throws {
+        let cfg = ViTConfig(imageSize: 16, patchSize: 4, channels: 3, dim: 32, depth: 2, heads: 2, numClasses: 7)
+        let model = try ViTModel(config: cfg)
+        var rng = TestRandom(seed: 5)
+        for i in 0..<model.table.count { model.params.base[i] = rng.float(0.3) }
+        // Both splits are exercised below.
+        XCTAssertTrue(model.wholeImages(batch: 4, workers: 2) && model.wholeImages(batch: 12, workers: 3))
+        XCTAssertFalse(model.wholeImages(batch: 5, workers: 2) || model.wholeImages(batch: 4, workers: 3))
+        for batch in [1, 4, 5, 12] {
+            let images = rng.floats(batch * 3 * 16 * 16)
+            let one = model.forward(images: images, batch: batch, capture: [.attention], workers: 1)
+            for workers in [2, 3] {
+                let split = model.forward(images: images, batch: batch, capture: [.attention], workers: workers)
+                XCTAssertLessThanOrEqual(maxAbsDiff(split.logits.data, one.logits.data), 1e-5, "batch \(batch) workers \(workers)")
+                XCTAssertLessThanOrEqual(maxAbsDiff(split.attention[1].data, one.attention[1].data), 1e-6, "batch \(batch) workers \(workers)")
+            }
+        }
+    }
+
     /// `--threads 1` means one core: a single-worker pass must not leave a 2-thread GEMM behind it
     /// (two fine-tunes side by side with --threads 1 each ran 4 threads on 2 cores, half the time in
     /// the kernel spinning).
