@@ -21,6 +21,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Replay explorer key presses without a terminal (layer, keep, prune, score source, image): analysis + drawing per key.") var explorer = false
     @Option(help: "Time this architecture with random weights instead of a file: DIM,DEPTH,HEADS,IMG,PATCH,CHANNELS,CLASSES (e.g. 96,12,3,28,2,1,10).") var arch: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Flag(help: "Run the block products on the plain weights (one dnnl_sgemm per call, as training does) instead of weights prepacked once for oneDNN's matmul: shows what packing buys.") var plainWeights = false
     @OptionGroup var how: MethodOptions
 
     func validate() throws {
@@ -49,6 +50,9 @@ struct Bench: ParsableCommand {
                 return
             }
             let work: BenchRunner.Work = backward ? .scores : (train ? .train : .forward)
+            // Training changes the weights every step, so it runs on the plain ones.
+            let packed = work != .train && !plainWeights
+            if packed { m.packWeights() }
             let result: BenchRunner.Result
             switch (any, work) {
             case (.pm, .forward), (.tome, .forward), (.evit, .forward):
@@ -72,12 +76,12 @@ struct Bench: ParsableCommand {
                     "ms_per_batch_best": round3(result.bestMs), "gflops_per_image": round3(gflops),
                     "gflops_official": round3(official), "gflops_dense": round3(c.flopsPerImage / 1e9), "kind": any.kind,
                     "gflops_per_s": round2(gflops * result.imagesPerSecond), "runs": result.runs, "method": any.method,
-                    "blas_core": blas.core, "engine": "tokenscope",
+                    "blas_core": blas.core, "engine": "tokenscope", "weights": packed ? "packed" : "plain",
                 ]
                 print(try jsonLine(obj))
             } else {
                 print("model      \(name)  (\(c.depth) blocks, dim \(c.dim), \(c.heads) heads, \(c.tokens) tokens)")
-                print("work       \(work.rawValue)   batch \(batch)   threads \(threads)   kernels \(blas.core)")
+                print("work       \(work.rawValue)   batch \(batch)   threads \(threads)   kernels \(blas.core), weights \(packed ? "packed" : "plain")")
                 print(String(format: "speed      %.2f images/s   %.3f ms/batch (best %.3f)   %d runs", result.imagesPerSecond, result.msPerBatch, result.bestMs, result.runs))
                 print(String(format: "compute    %.3f GFLOPs/image (", gflops) + any.kind +
                       String(format: "; dense %.3f; official formula %.3f GMACs)   %.1f GFLOP/s", c.flopsPerImage / 1e9, official, gflops * result.imagesPerSecond))

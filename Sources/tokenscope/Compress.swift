@@ -34,6 +34,7 @@ struct Compress: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let m = try ViTModel(path: model)
+            m.packWeights()
             let c = m.config
             let blockList = try Self.parseBlocks(blocks, depth: c.depth)
             let r: [[Double]]

@@ -33,6 +33,7 @@ struct Finetune: ParsableCommand {
             let fullTrain = try IDXDataset.load(directory: job.data, split: .train)
             let test = job.testImages > 0 ? try IDXDataset.load(directory: job.data, split: .test) : nil
             let teacherModel = try ViTModel(path: teacher)
+            teacherModel.packWeights()
             let pm: PMModel
             let network: PMNetwork
             let trainer: Trainer

@@ -13,7 +13,10 @@ final class ForwardTests: XCTestCase {
                                     headDim: 16, mlpDim: 192, numClasses: 10))
         let ref = try Fixtures.file("vit-s8.reference.safetensors")
         let input = try ref.tensor("input")
-        for workers in [1, 2] {
+        // Plain weights (dnnl_sgemm) and weights packed for oneDNN's matmul, rows split and whole images.
+        for (workers, packed) in [(1, false), (2, false), (1, true), (2, true)] {
+            if packed { model.packWeights() } else { model.unpackWeights() }
+            XCTAssertEqual(model.packedBlocks?.allSatisfy { $0.qkv != nil && $0.proj != nil && $0.fc1 != nil && $0.fc2 != nil }, packed ? true : nil)
             let out = model.forward(images: input.data, batch: 2, capture: [.attention, .tokens], workers: workers)
             XCTAssertLessThanOrEqual(maxAbsDiff(out.logits.data, try ref.floats("logits")), 1e-4)
             XCTAssertEqual(out.attention.count, 3)
@@ -93,6 +96,27 @@ final class ForwardTests: XCTestCase {
                 XCTAssertLessThanOrEqual(maxAbsDiff(split.attention[1].data, one.attention[1].data), 1e-6, "batch \(batch) workers \(workers)")
             }
         }
+    }
+
+    /// Packed weights are a copy taken when packing: after unpacking, a changed parameter shows in the
+    /// logits; while packed, the products read the copy. (The trainer unpacks before every step.)
+    func testPackedWeightsAreACopyUntilUnpacked() throws {
+        let cfg = ViTConfig(imageSize: 16, patchSize: 4, channels: 1, dim: 32, depth: 2, heads: 2, numClasses: 5)
+        let model = try ViTModel(config: cfg)
+        var rng = TestRandom(seed: 8)
+        for i in 0..<model.table.count { model.params.base[i] = rng.float(0.3) }
+        let images = rng.floats(3 * 256)
+        let before = model.forward(images: images, batch: 3).logits.data
+        model.packWeights()
+        let packed = model.forward(images: images, batch: 3).logits.data
+        XCTAssertLessThanOrEqual(maxAbsDiff(packed, before), 1e-5)
+        model.views.blocks[1].fc2W[0] += 1
+        XCTAssertEqual(model.forward(images: images, batch: 3).logits.data, packed, "the packed copy is what runs")
+        model.unpackWeights()
+        let changed = model.forward(images: images, batch: 3).logits.data
+        XCTAssertGreaterThan(maxAbsDiff(changed, before), 1e-4)
+        model.packWeights()
+        XCTAssertLessThanOrEqual(maxAbsDiff(model.forward(images: images, batch: 3).logits.data, changed), 1e-5)
     }
 
     /// `--threads 1` means one core: a single-worker pass must not leave a 2-thread GEMM behind it

@@ -157,7 +157,7 @@ extension ViTModel {
         LayerNorm.forward(out: a.ln1 + o * d, mean: a.ln1Mean + o, rstd: a.ln1Rstd + o, inp: x + o * d,
                           weight: bp.norm1W, bias: bp.norm1B, rows: t, d: d, eps: c.lnEps)
         Linear.forward(out: a.qkv + o * 3 * inner, inp: a.ln1 + o * d, weight: bp.qkvW, bias: bp.qkvB,
-                       rows: t, inFeatures: d, outFeatures: 3 * inner)
+                       rows: t, inFeatures: d, outFeatures: 3 * inner, packed: packed(l)?.qkv)
         for head in 0..<h {
             Attention.forwardHead(out: a.attOut + o * inner, att: a.att + (i * h + head) * t * t,
                                   qkv: a.qkv + o * 3 * inner, head: head, tokens: t, queries: 0..<t,
@@ -177,7 +177,7 @@ extension ViTModel {
             LayerNorm.forward(out: a.ln1 + o * d, mean: a.ln1Mean + o, rstd: a.ln1Rstd + o, inp: x.p + o * d,
                               weight: bp.norm1W, bias: bp.norm1B, rows: n, d: d, eps: c.lnEps)
             Linear.forward(out: a.qkv + o * 3 * inner, inp: a.ln1 + o * d, weight: bp.qkvW, bias: bp.qkvB,
-                           rows: n, inFeatures: d, outFeatures: 3 * inner)
+                           rows: n, inFeatures: d, outFeatures: 3 * inner, packed: packed(l)?.qkv)
         }
         // Queries are split only when there are too few (image, head) pairs to keep every worker busy.
         let splits = b * h >= 4 * workers ? 1 : workers
@@ -201,7 +201,7 @@ extension ViTModel {
         let d = config.dim, inner = config.innerDim, bp = views.blocks[l]
         let n = r.count, o = r.lowerBound
         Linear.forward(out: a.res1 + o * d, inp: a.attOut + o * inner, weight: bp.projW, bias: bp.projB,
-                       rows: n, inFeatures: inner, outFeatures: d, residual: x + o * d)
+                       rows: n, inFeatures: inner, outFeatures: d, residual: x + o * d, packed: packed(l)?.proj)
     }
 
     /// res2 = x + fc2(GELU(fc1(LN2(x)))) for the rows `r`.
@@ -213,10 +213,10 @@ extension ViTModel {
         LayerNorm.forward(out: a.ln2 + o * d, mean: a.ln2Mean + o, rstd: a.ln2Rstd + o, inp: x + o * d,
                           weight: bp.norm2W, bias: bp.norm2B, rows: n, d: d, eps: c.lnEps)
         Linear.forward(out: a.fc1 + o * m, inp: a.ln2 + o * d, weight: bp.fc1W, bias: nil,
-                       rows: n, inFeatures: d, outFeatures: m)
+                       rows: n, inFeatures: d, outFeatures: m, packed: packed(l)?.fc1)
         GELU.forwardAddingBias(out: a.gelu + o * m, pre: a.fc1 + o * m, bias: bp.fc1B, rows: n, n: m)
         Linear.forward(out: a.res2 + o * d, inp: a.gelu + o * m, weight: bp.fc2W, bias: bp.fc2B,
-                       rows: n, inFeatures: m, outFeatures: d, residual: x + o * d)
+                       rows: n, inFeatures: m, outFeatures: d, residual: x + o * d, packed: packed(l)?.fc2)
     }
 
     /// im2col + GEMM per image straight into the token rows, then CLS/DIST and pos_embed.

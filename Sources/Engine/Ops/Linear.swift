@@ -11,12 +11,15 @@ public enum Linear {
     /// `residual` [rows, OUT], when given, is added too (a block's skip connection): the output
     /// starts as residual + bias in one vectorized pass and the GEMM accumulates onto it (beta = 1).
     /// `bias: nil, residual: nil` runs the GEMM alone (beta = 0), for callers that fuse the bias
-    /// into what follows (fc1's bias and GELU).
+    /// into what follows (fc1's bias and GELU). `packed`, the same weight prepacked, runs the
+    /// product on oneDNN's matmul primitive instead of the GEMM.
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                               rows: Int, inFeatures: Int, outFeatures: Int, residual: UnsafePointer<Float>? = nil) {
+                               rows: Int, inFeatures: Int, outFeatures: Int, residual: UnsafePointer<Float>? = nil,
+                               packed: PackedWeight? = nil) {
         let prefill = bias != nil || residual != nil
         if prefill { ts_rows_set_bias(out, residual, bias, rows, outFeatures) }
+        if let packed, packed.run(out: out, inp: inp, rows: rows, accumulate: prefill) { return }
         BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: inp, lda: inFeatures,
                    b: weight, ldb: inFeatures, beta: prefill ? 1 : 0, c: out, ldc: outFeatures)
     }
