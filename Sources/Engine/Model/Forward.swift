@@ -212,9 +212,14 @@ extension ViTModel {
         let n = r.count, o = r.lowerBound
         LayerNorm.forward(out: a.ln2 + o * d, mean: a.ln2Mean + o, rstd: a.ln2Rstd + o, inp: x + o * d,
                           weight: bp.norm2W, bias: bp.norm2B, rows: n, d: d, eps: c.lnEps)
-        Linear.forward(out: a.fc1 + o * m, inp: a.ln2 + o * d, weight: bp.fc1W, bias: nil,
-                       rows: n, inFeatures: d, outFeatures: m, packed: packed(l)?.fc1)
-        GELU.forwardAddingBias(out: a.gelu + o * m, pre: a.fc1 + o * m, bias: bp.fc1B, rows: n, n: m)
+        if !a.forBackward, let fc1 = packed(l)?.fc1,
+           fc1.run(out: a.gelu + o * m, inp: a.ln2 + o * d, rows: n, epilogue: .biasGELU, bias: bp.fc1B) {
+            // Inference: bias and GELU ran inside the product; fc1's input to GELU is not kept.
+        } else {
+            Linear.forward(out: a.fc1 + o * m, inp: a.ln2 + o * d, weight: bp.fc1W, bias: nil,
+                           rows: n, inFeatures: d, outFeatures: m, packed: packed(l)?.fc1)
+            GELU.forwardAddingBias(out: a.gelu + o * m, pre: a.fc1 + o * m, bias: bp.fc1B, rows: n, n: m)
+        }
         Linear.forward(out: a.res2 + o * d, inp: a.gelu + o * m, weight: bp.fc2W, bias: bp.fc2B,
                        rows: n, inFeatures: m, outFeatures: d, residual: x + o * d, packed: packed(l)?.fc2)
     }

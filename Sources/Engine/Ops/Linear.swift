@@ -19,7 +19,7 @@ public enum Linear {
                                packed: PackedWeight? = nil) {
         let prefill = bias != nil || residual != nil
         if prefill { ts_rows_set_bias(out, residual, bias, rows, outFeatures) }
-        if let packed, packed.run(out: out, inp: inp, rows: rows, accumulate: prefill) { return }
+        if let packed, packed.run(out: out, inp: inp, rows: rows, epilogue: prefill ? .accumulate : .store) { return }
         BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: inp, lda: inFeatures,
                    b: weight, ldb: inFeatures, beta: prefill ? 1 : 0, c: out, ldc: outFeatures)
     }

@@ -13,8 +13,9 @@ import Synchronization
 /// weight packed at load the products of a DeiT block run 10-20 % faster (measured on these shapes).
 ///
 /// Threads: oneDNN (as Debian builds it) lets a primitive run only on the thread that created it,
-/// so every thread keeps its own primitives and stream (`MatMulThreadCache`). The packed weight is
-/// read-only and shared.
+/// so every thread keeps its own primitives and stream (`MatMulThreadCache`). A primitive takes its
+/// thread count when it is created, so each is created with the thread at one OpenMP thread (the
+/// engine's workers share the cores; see `BLAS`). The packed weight is read-only and shared.
 ///
 /// Packed weights are a copy: whoever changes the parameters afterwards must drop them
 /// (`ViTModel.unpackWeights()`; the trainer does after every step).
@@ -36,8 +37,9 @@ public final class PackedWeight: @unchecked Sendable {
         inFeatures = k
         id = Self.ids.add(1, ordering: .relaxed).newValue
         guard let engine = OneDNN.engine, n > 0, k > 0 else { return nil }
+        BLAS.useOneThreadPerWorker()  // no OpenMP team left spinning after the reorder
         // The layout is chosen by a primitive for a typical row count; other row counts reuse it.
-        guard let pd = OneDNN.matmulDesc(m: 128, n: n, k: k, weights: nil, accumulate: false) else { return nil }
+        guard let pd = OneDNN.matmulDesc(m: 128, n: n, k: k, weights: nil, epilogue: .store) else { return nil }
         defer { dnnl_primitive_desc_destroy(pd) }
         guard let packed = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0) else { return nil }
         desc = packed.pointee
@@ -70,10 +72,21 @@ public final class PackedWeight: @unchecked Sendable {
 
     deinit { free(data) }
 
-    /// out [rows, OUT] = inp @ W^T (accumulate: out += ...). False when no primitive could be made for
-    /// this row count (the caller runs the plain GEMM).
-    func run(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int, accumulate: Bool) -> Bool {
-        MatMulThreadCache.current.run(self, out: out, inp: inp, rows: rows, accumulate: accumulate)
+    /// What the product does with its result.
+    public enum Epilogue: Hashable, Sendable {
+        /// out = inp @ W^T
+        case store
+        /// out += inp @ W^T (out already holds the residual and the bias)
+        case accumulate
+        /// out = GELU(inp @ W^T + bias): fc1 when nothing needs its input afterwards (inference)
+        case biasGELU
+    }
+
+    /// Runs the product; false when no primitive could be made for this row count (the caller then
+    /// runs the plain GEMM). `bias` [OUT] is read by `.biasGELU` only.
+    func run(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int, epilogue: Epilogue,
+             bias: UnsafePointer<Float>? = nil) -> Bool {
+        MatMulThreadCache.current.run(self, out: out, inp: inp, rows: rows, epilogue: epilogue, bias: bias)
     }
 }
 
@@ -116,10 +129,11 @@ enum OneDNN {
     }
 
     /// A matmul [m, k] x [k, n] -> [m, n], weights in `weights` (nil: let oneDNN choose), with a
-    /// sum post-op when accumulating. Nil when oneDNN has no implementation.
-    static func matmulDesc(m: Int, n: Int, k: Int, weights: dnnl_memory_desc_t?, accumulate: Bool) -> dnnl_primitive_desc_t? {
+    /// sum post-op when accumulating and a bias input and erf-GELU post-op for `.biasGELU`. Nil when
+    /// oneDNN has no implementation.
+    static func matmulDesc(m: Int, n: Int, k: Int, weights: dnnl_memory_desc_t?, epilogue: PackedWeight.Epilogue) -> dnnl_primitive_desc_t? {
         guard let engine else { return nil }
-        var src = rowMajor(m, k), dst = rowMajor(m, n)
+        var src = rowMajor(m, k), dst = rowMajor(m, n), bias = rowMajor(1, n)
         var wei: dnnl_memory_desc_t
         if let weights {
             wei = weights
@@ -131,15 +145,19 @@ enum OneDNN {
             }
         }
         var desc = dnnl_matmul_desc_t()
-        guard dnnl_matmul_desc_init(&desc, &src, &wei, nil, &dst) == dnnl_success else { return nil }
+        let initialised = epilogue == .biasGELU ? dnnl_matmul_desc_init(&desc, &src, &wei, &bias, &dst)
+                                                : dnnl_matmul_desc_init(&desc, &src, &wei, nil, &dst)
+        guard initialised == dnnl_success else { return nil }
         var attr: dnnl_primitive_attr_t?
         guard dnnl_primitive_attr_create(&attr) == dnnl_success else { return nil }
         defer { dnnl_primitive_attr_destroy(attr) }
-        if accumulate {
+        if epilogue != .store {
             var ops: dnnl_post_ops_t?
             guard dnnl_post_ops_create(&ops) == dnnl_success else { return nil }
             defer { dnnl_post_ops_destroy(ops) }
-            guard dnnl_post_ops_append_sum(ops, 1) == dnnl_success, dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success else { return nil }
+            let appended = epilogue == .accumulate ? dnnl_post_ops_append_sum(ops, 1)
+                                                   : dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_gelu_erf, 0, 0)
+            guard appended == dnnl_success, dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success else { return nil }
         }
         var pd: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil) == dnnl_success else { return nil }
@@ -152,17 +170,19 @@ final class MatMulThreadCache {
     private struct Key: Hashable {
         let weight: Int
         let rows: Int
-        let accumulate: Bool
+        let epilogue: PackedWeight.Epilogue
     }
     private final class Entry {
         let primitive: dnnl_primitive_t
         let src, weights, dst: dnnl_memory_t
-        init(primitive: dnnl_primitive_t, src: dnnl_memory_t, weights: dnnl_memory_t, dst: dnnl_memory_t) {
-            self.primitive = primitive; self.src = src; self.weights = weights; self.dst = dst
+        let bias: dnnl_memory_t?
+        init(primitive: dnnl_primitive_t, src: dnnl_memory_t, weights: dnnl_memory_t, dst: dnnl_memory_t, bias: dnnl_memory_t?) {
+            self.primitive = primitive; self.src = src; self.weights = weights; self.dst = dst; self.bias = bias
         }
         deinit {
             dnnl_primitive_destroy(primitive)
             dnnl_memory_destroy(src); dnnl_memory_destroy(weights); dnnl_memory_destroy(dst)
+            if let bias { dnnl_memory_destroy(bias) }
         }
     }
 
@@ -184,31 +204,37 @@ final class MatMulThreadCache {
         if let stream { dnnl_stream_destroy(stream) }
     }
 
-    func run(_ w: PackedWeight, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int, accumulate: Bool) -> Bool {
+    func run(_ w: PackedWeight, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int,
+             epilogue: PackedWeight.Epilogue, bias: UnsafePointer<Float>?) -> Bool {
         guard rows > 0, let stream else { return rows == 0 }
-        let key = Key(weight: w.id, rows: rows, accumulate: accumulate)
+        // Before `make`: a primitive fixes its thread count when it is created.
+        BLAS.useOneThreadPerWorker()
+        let key = Key(weight: w.id, rows: rows, epilogue: epilogue)
         let entry: Entry?
         if let cached = entries[key] {
             entry = cached
         } else {
-            entry = make(w, rows: rows, accumulate: accumulate)
+            entry = make(w, rows: rows, epilogue: epilogue)
             entries[key] = .some(entry)
         }
-        guard let entry else { return false }
-        BLAS.useOneThreadPerWorker()
+        guard let entry, entry.bias == nil || bias != nil else { return false }
         dnnl_memory_set_data_handle(entry.src, UnsafeMutableRawPointer(mutating: inp))
         dnnl_memory_set_data_handle(entry.dst, out)
         var args = [dnnl_exec_arg_t(arg: 1, memory: entry.src), dnnl_exec_arg_t(arg: 33, memory: entry.weights),
                     dnnl_exec_arg_t(arg: 17, memory: entry.dst)]  // SRC, WEIGHTS, DST
-        let status = dnnl_primitive_execute(entry.primitive, stream, 3, &args)
+        if let b = entry.bias, let bias {
+            dnnl_memory_set_data_handle(b, UnsafeMutableRawPointer(mutating: bias))
+            args.append(dnnl_exec_arg_t(arg: 41, memory: b))  // BIAS
+        }
+        let status = dnnl_primitive_execute(entry.primitive, stream, Int32(args.count), &args)
         precondition(status == dnnl_success && dnnl_stream_wait(stream) == dnnl_success,
                      "oneDNN matmul refused rows \(rows) out \(w.outFeatures) in \(w.inFeatures): status \(status.rawValue)")
         return true
     }
 
-    private func make(_ w: PackedWeight, rows: Int, accumulate: Bool) -> Entry? {
+    private func make(_ w: PackedWeight, rows: Int, epilogue: PackedWeight.Epilogue) -> Entry? {
         guard let engine = OneDNN.engine,
-              let pd = OneDNN.matmulDesc(m: rows, n: w.outFeatures, k: w.inFeatures, weights: w.desc, accumulate: accumulate) else { return nil }
+              let pd = OneDNN.matmulDesc(m: rows, n: w.outFeatures, k: w.inFeatures, weights: w.desc, epilogue: epilogue) else { return nil }
         defer { dnnl_primitive_desc_destroy(pd) }
         var src = OneDNN.rowMajor(rows, w.inFeatures), dst = OneDNN.rowMajor(rows, w.outFeatures)
         var primitive: dnnl_primitive_t?, s: dnnl_memory_t?, d: dnnl_memory_t?, wm: dnnl_memory_t?
@@ -220,7 +246,15 @@ final class MatMulThreadCache {
             dnnl_primitive_destroy(primitive)
             return nil
         }
-        return Entry(primitive: primitive, src: s, weights: wm, dst: d)
+        var b: dnnl_memory_t?
+        if epilogue == .biasGELU {
+            var bdesc = OneDNN.rowMajor(1, w.outFeatures)
+            guard dnnl_memory_create(&b, &bdesc, engine, nil) == dnnl_success else {
+                dnnl_primitive_destroy(primitive)
+                return nil
+            }
+        }
+        return Entry(primitive: primitive, src: s, weights: wm, dst: d, bias: b)
     }
 
     /// This thread's cache, made on first use and freed when the thread ends.
