@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Model file (safetensors, timm names).") var model: String?
     @Option(help: "Images per forward pass.") var batch: Int = 1
-    @Option(help: "Worker threads (one per core by default).") var threads: Int = defaultThreads
+    @Option(help: "Worker threads (by default one per CPU this process may use: all, or what taskset allows).") var threads: Int = defaultThreads
     @Option(help: "How long to time, after the warm-up.") var seconds: Double = 5
     @Option(help: "Number of attention heads, when the file's metadata does not say (default: width / 64).") var heads: Int?
     @Flag(help: "Time forward + backward + gradient-weighted scores (no parameter gradients): what the explorer computes per key press.") var backward = false
@@ -77,11 +77,12 @@ struct Bench: ParsableCommand {
                     "gflops_official": round3(official), "gflops_dense": round3(c.flopsPerImage / 1e9), "kind": any.kind,
                     "gflops_per_s": round2(gflops * result.imagesPerSecond), "runs": result.runs, "method": any.method,
                     "blas_core": blas.core, "engine": "tokenscope", "weights": packed ? "packed" : "plain",
+                    "cpus": CPUPlacement.usableCount,
                 ]
                 print(try jsonLine(obj))
             } else {
                 print("model      \(name)  (\(c.depth) blocks, dim \(c.dim), \(c.heads) heads, \(c.tokens) tokens)")
-                print("work       \(work.rawValue)   batch \(batch)   threads \(threads)   kernels \(blas.core), weights \(packed ? "packed" : "plain")")
+                print("work       \(work.rawValue)   batch \(batch)   threads \(threads) on \(CPUPlacement.usableCount) CPUs   kernels \(blas.core), weights \(packed ? "packed" : "plain")")
                 print(String(format: "speed      %.2f images/s   %.3f ms/batch (best %.3f)   %d runs", result.imagesPerSecond, result.msPerBatch, result.bestMs, result.runs))
                 print(String(format: "compute    %.3f GFLOPs/image (", gflops) + any.kind +
                       String(format: "; dense %.3f; official formula %.3f GMACs)   %.1f GFLOP/s", c.flopsPerImage / 1e9, official, gflops * result.imagesPerSecond))
