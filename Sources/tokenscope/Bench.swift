@@ -52,7 +52,7 @@ struct Bench: ParsableCommand {
             let work: BenchRunner.Work = backward ? .scores : (train ? .train : .forward)
             // Training changes the weights every step, so it runs on the plain ones.
             let packed = work != .train && !plainWeights
-            if packed { m.packWeights() }
+            if packed { m.packWeights(forBackward: work == .scores) }
             let result: BenchRunner.Result
             switch (any, work) {
             case (.pm, .forward), (.tome, .forward), (.evit, .forward):

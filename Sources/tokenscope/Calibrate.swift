@@ -26,7 +26,7 @@ struct Calibrate: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let m = try ViTModel(path: model)
-            m.packWeights()
+            m.packWeights(forBackward: true)
             let train = try IDXDataset.load(directory: data, split: .train)
             let c = m.config
             guard c.channels == 1, c.imageSize == train.rows else {

@@ -26,7 +26,9 @@ final class BackwardTests: XCTestCase {
         let ref = try Fixtures.file("vit-s8.reference.safetensors")
         let input = try ref.floats("input")
         let labels = try ref.floats("labels").map { Int32($0) }
-        for workers in [1, 2] {
+        // Plain weights, and weights packed for the forward and the input-gradient products.
+        for (workers, packed) in [(1, false), (2, false), (2, true)] {
+            if packed { model.packWeights(forBackward: true) } else { model.unpackWeights() }
             let acts = Activations(config: c, batch: 2, keepAllLayers: true)
             input.withUnsafeBufferPointer { model.forward(acts, images: $0.baseAddress!, batch: 2, workers: workers) }
             var probs = [Float](repeating: 0, count: 20), dlogits = probs
@@ -42,7 +44,7 @@ final class BackwardTests: XCTestCase {
             }
             for item in model.table.items {
                 let ours = grads.arena.array(offset: item.offset, count: item.count)
-                assertClose(ours, try ref.floats("grad.\(item.name)"), "grad.\(item.name) (workers \(workers))")
+                assertClose(ours, try ref.floats("grad.\(item.name)"), "grad.\(item.name) (workers \(workers), packed \(packed))")
             }
             for l in 0..<c.depth {
                 assertClose(attGrads[l], try ref.floats("attn_grad.\(l)"), "attn_grad.\(l)")

@@ -142,7 +142,7 @@ extension ViTModel {
         Parallel.chunks(rows, workers: workers) { r in
             let n = r.count, o = r.lowerBound
             Linear.backwardInput(dinp: s.dmlp + o * m, dout: s.dres + o * d, weight: bp.fc2W, rows: n,
-                                 inFeatures: m, outFeatures: d, accumulate: false)
+                                 inFeatures: m, outFeatures: d, accumulate: false, packed: packed(l)?.fc2T)
         }
         if let gb {
             Parallel.chunks(d, workers: workers) { f in
@@ -156,14 +156,14 @@ extension ViTModel {
             let gin = s.dmlp + o * m
             GELU.backwardInPlace(grad: gin, inp: a.fc1 + o * m, count: n * m)
             Linear.backwardInput(dinp: s.dln + o * d, dout: gin, weight: bp.fc1W, rows: n,
-                                 inFeatures: d, outFeatures: m, accumulate: false)
+                                 inFeatures: d, outFeatures: m, accumulate: false, packed: packed(l)?.fc1T)
             // res1 gets the residual gradient plus LN2's input gradient.
             (s.dres1 + o * d).update(from: s.dres + o * d, count: n * d)
             LayerNorm.backwardInput(dinp: s.dres1 + o * d, dout: s.dln + o * d, inp: a.res1 + o * d,
                                     mean: a.ln2Mean + o, rstd: a.ln2Rstd + o, weight: bp.norm2W, rows: n, d: d)
             // Attention output projection: d attOut = d res1 @ Wproj.
             Linear.backwardInput(dinp: s.dattOut + o * inner, dout: s.dres1 + o * d, weight: bp.projW, rows: n,
-                                 inFeatures: inner, outFeatures: d, accumulate: false)
+                                 inFeatures: inner, outFeatures: d, accumulate: false, packed: packed(l)?.projT)
         }
         if let gb {
             Parallel.chunks(m, workers: workers) { f in
@@ -193,7 +193,7 @@ extension ViTModel {
         Parallel.chunks(rows, workers: workers) { r in
             let n = r.count, o = r.lowerBound
             Linear.backwardInput(dinp: s.dln + o * d, dout: s.dqkv + o * 3 * inner, weight: bp.qkvW, rows: n,
-                                 inFeatures: d, outFeatures: 3 * inner, accumulate: false)
+                                 inFeatures: d, outFeatures: 3 * inner, accumulate: false, packed: packed(l)?.qkvT)
             (s.dres + o * d).update(from: s.dres1 + o * d, count: n * d)
             LayerNorm.backwardInput(dinp: s.dres + o * d, dout: s.dln + o * d, inp: x.p + o * d,
                                     mean: a.ln1Mean + o, rstd: a.ln1Rstd + o, weight: bp.norm1W, rows: n, d: d)

@@ -26,9 +26,11 @@ public enum Linear {
 
     /// dinp [rows, IN] (+)= dout [rows, OUT] @ weight [OUT, IN]. In the forward pass this was
     /// out = inp @ W^T, so d inp = d out @ W. `accumulate` adds (a residual branch already there).
+    /// `packed`: the weight packed for this product (`.inputGradient`).
     public static func backwardInput(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                      weight: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
-                                     accumulate: Bool) {
+                                     accumulate: Bool, packed: PackedWeight? = nil) {
+        if let packed, packed.run(out: dinp, inp: dout, rows: rows, epilogue: accumulate ? .accumulate : .store) { return }
         BLAS.sgemm(m: rows, n: inFeatures, k: outFeatures, a: dout, lda: outFeatures, b: weight, ldb: inFeatures,
                    beta: accumulate ? 1 : 0, c: dinp, ldc: inFeatures)
     }

@@ -6,8 +6,9 @@ import Synchronization
 /// the matmul primitives that use it, one per row count (token counts vary per block under
 /// compression, so primitives are cached by shape).
 ///
-///     weight [OUT, IN] (PyTorch layout)  ->  packed: oneDNN's layout for the logical [IN, OUT] operand
-///     run:   out [rows, OUT] (+)= inp [rows, IN] @ weight^T
+///     weight [OUT, IN] (PyTorch layout), packed for one of two products:
+///     .forward         out [rows, OUT] (+)= inp [rows, IN] @ weight^T      (K = IN, N = OUT)
+///     .inputGradient   dinp [rows, IN] (+)= dout [rows, OUT] @ weight      (K = OUT, N = IN)
 ///
 /// Why: `dnnl_sgemm` repacks its B operand (here the weight) on every call, once per worker; with the
 /// weight packed at load the products of a DeiT block run 10-20 % faster (measured on these shapes).
@@ -20,21 +21,27 @@ import Synchronization
 /// Packed weights are a copy: whoever changes the parameters afterwards must drop them
 /// (`ViTModel.unpackWeights()`; the trainer does after every step).
 public final class PackedWeight: @unchecked Sendable {
-    public let outFeatures: Int
-    public let inFeatures: Int
+    /// Which product the weight is packed for.
+    public enum Use: Sendable {
+        case forward, inputGradient
+    }
+    /// The product's reduction length K and output width N.
+    public let k: Int
+    public let n: Int
     /// Unique for the life of the process: the threads' primitive caches are keyed by it, so a
     /// freed weight's primitives are never used again (they only leak, a few KB each).
     let id: Int
     private static let ids = Atomic<Int>(0)
-    /// The packed layout of the logical [IN, OUT] weight.
+    /// The packed layout of the logical [K, N] operand.
     var desc: dnnl_memory_desc_t
     let data: UnsafeMutableRawPointer
 
-    /// Packs `weight` [out, in]; nil when oneDNN offers no packed layout for the shape (the caller
-    /// then keeps the plain GEMM).
-    public init?(weight: UnsafePointer<Float>, out n: Int, in k: Int) {
-        outFeatures = n
-        inFeatures = k
+    /// Packs `weight` [out, in] for `use`; nil when oneDNN offers no packed layout for the shape
+    /// (the caller then keeps the plain GEMM).
+    public init?(weight: UnsafePointer<Float>, out: Int, in inp: Int, for use: Use = .forward) {
+        let (k, n) = use == .forward ? (inp, out) : (out, inp)
+        self.k = k
+        self.n = n
         id = Self.ids.add(1, ordering: .relaxed).newValue
         guard let engine = OneDNN.engine, n > 0, k > 0 else { return nil }
         BLAS.useOneThreadPerWorker()  // no OpenMP team left spinning after the reorder
@@ -46,7 +53,7 @@ public final class PackedWeight: @unchecked Sendable {
         let bytes = dnnl_memory_desc_get_size(&desc)
         guard bytes > 0, let buffer = aligned(bytes) else { return nil }
         data = buffer
-        var plain = OneDNN.plainWeightDesc(n: n, k: k)
+        var plain = OneDNN.plainWeightDesc(out: out, in: inp, for: use)
         var from: dnnl_memory_t?, to: dnnl_memory_t?
         var rpd: dnnl_primitive_desc_t?, reorder: dnnl_primitive_t?
         defer {
@@ -72,13 +79,13 @@ public final class PackedWeight: @unchecked Sendable {
 
     deinit { free(data) }
 
-    /// What the product does with its result.
+    /// What the product P does with its result.
     public enum Epilogue: Hashable, Sendable {
-        /// out = inp @ W^T
+        /// out = P
         case store
-        /// out += inp @ W^T (out already holds the residual and the bias)
+        /// out += P (out already holds e.g. the residual and the bias)
         case accumulate
-        /// out = GELU(inp @ W^T + bias): fc1 when nothing needs its input afterwards (inference)
+        /// out = GELU(P + bias): fc1 when nothing needs its input afterwards (inference)
         case biasGELU
     }
 
@@ -102,11 +109,14 @@ enum OneDNN {
         return dnnl_engine_create(&e, dnnl_cpu, 0) == dnnl_success ? e : nil
     }()
 
-    /// The user's weight [OUT, IN] row-major seen as the logical [IN, OUT] operand: strides (1, IN).
-    static func plainWeightDesc(n: Int, k: Int) -> dnnl_memory_desc_t {
+    /// The user's weight [OUT, IN] row-major seen as the product's logical [K, N] operand: W^T
+    /// [IN, OUT] with strides (1, IN) for the forward product, W itself [OUT, IN] with strides (IN, 1)
+    /// for the input gradient.
+    static func plainWeightDesc(out: Int, in inp: Int, for use: PackedWeight.Use) -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
-        var dims: (dnnl_dim_t, dnnl_dim_t) = (dnnl_dim_t(k), dnnl_dim_t(n))
-        var strides: (dnnl_dim_t, dnnl_dim_t) = (1, dnnl_dim_t(k))
+        let forward = use == .forward
+        var dims: (dnnl_dim_t, dnnl_dim_t) = forward ? (dnnl_dim_t(inp), dnnl_dim_t(out)) : (dnnl_dim_t(out), dnnl_dim_t(inp))
+        var strides: (dnnl_dim_t, dnnl_dim_t) = forward ? (1, dnnl_dim_t(inp)) : (dnnl_dim_t(inp), 1)
         withUnsafeMutablePointer(to: &dims) { d in
             withUnsafeMutablePointer(to: &strides) { s in
                 d.withMemoryRebound(to: dnnl_dim_t.self, capacity: 2) { dp in
@@ -228,15 +238,15 @@ final class MatMulThreadCache {
         }
         let status = dnnl_primitive_execute(entry.primitive, stream, Int32(args.count), &args)
         precondition(status == dnnl_success && dnnl_stream_wait(stream) == dnnl_success,
-                     "oneDNN matmul refused rows \(rows) out \(w.outFeatures) in \(w.inFeatures): status \(status.rawValue)")
+                     "oneDNN matmul refused rows \(rows) N \(w.n) K \(w.k): status \(status.rawValue)")
         return true
     }
 
     private func make(_ w: PackedWeight, rows: Int, epilogue: PackedWeight.Epilogue) -> Entry? {
         guard let engine = OneDNN.engine,
-              let pd = OneDNN.matmulDesc(m: rows, n: w.outFeatures, k: w.inFeatures, weights: w.desc, epilogue: epilogue) else { return nil }
+              let pd = OneDNN.matmulDesc(m: rows, n: w.n, k: w.k, weights: w.desc, epilogue: epilogue) else { return nil }
         defer { dnnl_primitive_desc_destroy(pd) }
-        var src = OneDNN.rowMajor(rows, w.inFeatures), dst = OneDNN.rowMajor(rows, w.outFeatures)
+        var src = OneDNN.rowMajor(rows, w.k), dst = OneDNN.rowMajor(rows, w.n)
         var primitive: dnnl_primitive_t?, s: dnnl_memory_t?, d: dnnl_memory_t?, wm: dnnl_memory_t?
         var wdesc = w.desc
         guard dnnl_primitive_create(&primitive, pd) == dnnl_success, let primitive else { return nil }
@@ -248,7 +258,7 @@ final class MatMulThreadCache {
         }
         var b: dnnl_memory_t?
         if epilogue == .biasGELU {
-            var bdesc = OneDNN.rowMajor(1, w.outFeatures)
+            var bdesc = OneDNN.rowMajor(1, w.n)
             guard dnnl_memory_create(&b, &bdesc, engine, nil) == dnnl_success else {
                 dnnl_primitive_destroy(primitive)
                 return nil
