@@ -46,6 +46,8 @@ struct Bench: ParsableCommand {
             let m = any.vit
             let c = m.config
             if explorer {
+                // As `explore` runs it: weights packed for the forward and the score pass.
+                if plainWeights { m.unpackWeights() } else { m.packWeights(forBackward: true) }
                 try ExplorerBench.run(model: m, modelName: model ?? "arch", threads: threads, json: json)
                 return
             }

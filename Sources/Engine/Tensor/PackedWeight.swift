@@ -89,8 +89,9 @@ public final class PackedWeight: @unchecked Sendable {
         case biasGELU
     }
 
-    /// Runs the product; false when no primitive could be made for this row count (the caller then
-    /// runs the plain GEMM). `bias` [OUT] is read by `.biasGELU` only.
+    /// Runs the product; false when this thread has no primitive for the row count (yet: see
+    /// `MatMulThreadCache`), and the caller then runs the plain GEMM. `bias` [N] is read by
+    /// `.biasGELU` only.
     func run(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int, epilogue: Epilogue,
              bias: UnsafePointer<Float>? = nil) -> Bool {
         MatMulThreadCache.current.run(self, out: out, inp: inp, rows: rows, epilogue: epilogue, bias: bias)
@@ -199,6 +200,14 @@ final class MatMulThreadCache {
     let stream: dnnl_stream_t?
     /// nil entries record shapes oneDNN could not make a primitive for.
     private var entries: [Key: Entry?] = [:]
+    /// Shapes seen once. A primitive costs 0.2-0.7 ms of JIT compilation, more than the product it
+    /// would speed up, so it is made only when a shape comes back: a pass over a new Prune and Merge
+    /// plan (new token counts in every block) runs on the plain GEMM, and the passes that repeat
+    /// (the dense model, a plan applied to image after image) run packed from their second time.
+    private var seenOnce: Set<Key> = []
+
+    /// Primitives this thread made (for tests).
+    var primitiveCount: Int { entries.values.filter { $0 != nil }.count }
 
     init() {
         var s: dnnl_stream_t?
@@ -223,7 +232,10 @@ final class MatMulThreadCache {
         let entry: Entry?
         if let cached = entries[key] {
             entry = cached
+        } else if seenOnce.insert(key).inserted {
+            return false
         } else {
+            seenOnce.remove(key)
             entry = make(w, rows: rows, epilogue: epilogue)
             entries[key] = .some(entry)
         }
