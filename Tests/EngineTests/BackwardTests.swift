@@ -31,11 +31,13 @@ final class BackwardTests: XCTestCase {
             if packed { model.packWeights(forBackward: true) } else { model.unpackWeights() }
             let acts = Activations(config: c, batch: 2, keepAllLayers: true)
             if packed {
-                // A shape runs packed from its second pass on: one pass to get there.
+                // A shape runs packed once it has come back often enough: passes to get there.
                 let warm = Activations(config: c, batch: 2, keepAllLayers: true)
                 let s = BackwardScratch(config: c, batch: 2), d = [Float](repeating: 0.1, count: 20)
-                input.withUnsafeBufferPointer { model.forward(warm, images: $0.baseAddress!, batch: 2, workers: workers) }
-                model.backward(warm, scratch: s, grads: Gradients(model: model), dlogits: d, batch: 2, workers: workers)
+                for _ in 1..<MatMulThreadCache.creationSightings {
+                    input.withUnsafeBufferPointer { model.forward(warm, images: $0.baseAddress!, batch: 2, workers: workers) }
+                    model.backward(warm, scratch: s, grads: Gradients(model: model), dlogits: d, batch: 2, workers: workers)
+                }
             }
             input.withUnsafeBufferPointer { model.forward(acts, images: $0.baseAddress!, batch: 2, workers: workers) }
             var probs = [Float](repeating: 0, count: 20), dlogits = probs

@@ -200,11 +200,13 @@ final class MatMulThreadCache {
     let stream: dnnl_stream_t?
     /// nil entries record shapes oneDNN could not make a primitive for.
     private var entries: [Key: Entry?] = [:]
-    /// Shapes seen once. A primitive costs 0.2-0.7 ms of JIT compilation, more than the product it
-    /// would speed up, so it is made only when a shape comes back: a pass over a new Prune and Merge
-    /// plan (new token counts in every block) runs on the plain GEMM, and the passes that repeat
-    /// (the dense model, a plan applied to image after image) run packed from their second time.
-    private var seenOnce: Set<Key> = []
+    /// Shapes seen fewer than `creationSightings` times. A primitive costs 0.2-0.7 ms of JIT
+    /// compilation, while packing saves 10-20 % of a product of 0.05-1 ms, so a primitive pays for
+    /// itself only on a shape that keeps coming back: the passes that repeat (the dense model, a plan
+    /// applied to image after image, a benchmark) run packed from their fourth time, and the one-off
+    /// token counts of a new Prune and Merge plan never wait for a compiler.
+    private var sightings: [Key: Int] = [:]
+    static let creationSightings = 4
 
     /// Primitives this thread made (for tests).
     var primitiveCount: Int { entries.values.filter { $0 != nil }.count }
@@ -232,10 +234,13 @@ final class MatMulThreadCache {
         let entry: Entry?
         if let cached = entries[key] {
             entry = cached
-        } else if seenOnce.insert(key).inserted {
-            return false
         } else {
-            seenOnce.remove(key)
+            let seen = sightings[key, default: 0] + 1
+            if seen < Self.creationSightings {
+                sightings[key] = seen
+                return false
+            }
+            sightings[key] = nil
             entry = make(w, rows: rows, epilogue: epilogue)
             entries[key] = .some(entry)
         }
