@@ -34,6 +34,8 @@ public enum AnyModel {
         case (.dense, true), (.tome, true), (.evit, true):
             throw EngineError("\(path) is a Prune and Merge file (it runs as --method pm); --method dense, tome and evit run dense model files")
         }
+        // Loaded to run: the products use prepacked weights (a trainer unpacks them before it steps).
+        vit.packWeights()
     }
 
     /// A dense model in memory, run with `method` (`.pm` is refused: it needs a plan).

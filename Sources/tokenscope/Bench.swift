@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Model file (safetensors, timm names).") var model: String?
     @Option(help: "Images per forward pass.") var batch: Int = 1
-    @Option(help: "Worker threads (one per core by default).") var threads: Int = defaultThreads
+    @Option(help: "Worker threads (by default one per CPU this process may use: all, or what taskset allows).") var threads: Int = defaultThreads
     @Option(help: "How long to time, after the warm-up.") var seconds: Double = 5
     @Option(help: "Number of attention heads, when the file's metadata does not say (default: width / 64).") var heads: Int?
     @Flag(help: "Time forward + backward + gradient-weighted scores (no parameter gradients): what the explorer computes per key press.") var backward = false
@@ -22,6 +22,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Time this architecture with random weights instead of a file: DIM,DEPTH,HEADS,IMG,PATCH,CHANNELS,CLASSES (e.g. 96,12,3,28,2,1,10).") var arch: String?
     @Option(help: ArgumentHelp("Time reading this folder of images (decode + the model's eval transform, no model) instead of the model.", valueName: "dir")) var read: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Flag(help: "Run the block products on the plain weights (one dnnl_sgemm per call, as training does) instead of weights prepacked once for oneDNN's matmul: shows what packing buys.") var plainWeights = false
     @OptionGroup var how: MethodOptions
 
     func validate() throws {
@@ -50,10 +51,15 @@ struct Bench: ParsableCommand {
                 return
             }
             if explorer {
+                // As `explore` runs it: weights packed for the forward and the score pass.
+                if plainWeights { m.unpackWeights() } else { m.packWeights(forBackward: true) }
                 try ExplorerBench.run(model: m, modelName: model ?? "arch", threads: threads, json: json)
                 return
             }
             let work: BenchRunner.Work = backward ? .scores : (train ? .train : .forward)
+            // Training changes the weights every step, so it runs on the plain ones.
+            let packed = work != .train && !plainWeights
+            if packed { m.packWeights(forBackward: work == .scores) }
             let result: BenchRunner.Result
             switch (any, work) {
             case (.pm, .forward), (.tome, .forward), (.evit, .forward):
@@ -77,12 +83,13 @@ struct Bench: ParsableCommand {
                     "ms_per_batch_best": round3(result.bestMs), "gflops_per_image": round3(gflops),
                     "gflops_official": round3(official), "gflops_dense": round3(c.flopsPerImage / 1e9), "kind": any.kind,
                     "gflops_per_s": round2(gflops * result.imagesPerSecond), "runs": result.runs, "method": any.method,
-                    "blas_core": blas.core, "engine": "tokenscope",
+                    "blas_core": blas.core, "engine": "tokenscope", "weights": packed ? "packed" : "plain",
+                    "cpus": CPUPlacement.usableCount,
                 ]
                 print(try jsonLine(obj))
             } else {
                 print("model      \(name)  (\(c.depth) blocks, dim \(c.dim), \(c.heads) heads, \(c.tokens) tokens)")
-                print("work       \(work.rawValue)   batch \(batch)   threads \(threads)   kernels \(blas.core)")
+                print("work       \(work.rawValue)   batch \(batch)   threads \(threads) on \(CPUPlacement.usableCount) CPUs   kernels \(blas.core), weights \(packed ? "packed" : "plain")")
                 print(String(format: "speed      %.2f images/s   %.3f ms/batch (best %.3f)   %d runs", result.imagesPerSecond, result.msPerBatch, result.bestMs, result.runs))
                 print(String(format: "compute    %.3f GFLOPs/image (", gflops) + any.kind +
                       String(format: "; dense %.3f; official formula %.3f GMACs)   %.1f GFLOP/s", c.flopsPerImage / 1e9, official, gflops * result.imagesPerSecond))

@@ -27,6 +27,7 @@ struct Calibrate: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let m = try ViTModel(path: model)
+            m.packWeights(forBackward: true)
             let c = m.config
             let source = try DataSource.open(data)
             let cal: Calibration

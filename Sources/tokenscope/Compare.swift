@@ -58,6 +58,7 @@ struct Compare: ParsableCommand {
                 throw EngineError("no probe: pass --probe PROBE.safetensors (from `tokenscope probe --out`)")
             }
             let m = try ViTModel(path: modelPath)
+            m.packWeights()
             let c = m.config
             let r = try Calibration.load(path: rankPath, for: c)
             var test: IDXDataset?

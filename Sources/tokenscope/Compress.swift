@@ -35,6 +35,7 @@ struct Compress: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let m = try ViTModel(path: model)
+            m.packWeights(forBackward: data != nil)  // --data calibrates first
             let c = m.config
             let blockList = try Self.parseBlocks(blocks, depth: c.depth)
             let r: [[Double]]

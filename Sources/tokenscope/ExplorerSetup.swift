@@ -38,6 +38,7 @@ struct ExplorerSetup {
             throw EngineError("no model given and the shipped one (assets/models/fmnist-vit.safetensors) is not there yet; pass --model M.safetensors")
         }
         let m = try filePlan?.dense ?? ViTModel(path: modelPath)
+        m.packWeights(forBackward: true)  // live scores
         let c = m.config
         let rankPath = o.ranks ?? (o.model == nil && o.pm == nil ? Assets.find("models/fmnist-vit.ranks.safetensors") : nil)
         let r = try rankPath.map { try Calibration.load(path: $0, for: c) }

@@ -31,6 +31,7 @@ struct Finetune: ParsableCommand {
             let ckpt = job.checkpointPath
             let logPath = job.logPath
             let teacherModel = try ViTModel(path: teacher)
+            teacherModel.packWeights()
             let tc = teacherModel.config
             guard tc.channels == 1 else {
                 throw EngineError("\(teacher) takes \(tc.channels)-channel images; the trainer fine-tunes one-channel (gray) models only")

@@ -22,6 +22,7 @@ struct TokenScope: ParsableCommand {
     /// Like ArgumentParser's default `main`, but a failure prints one line on stderr (the usage text
     /// stays behind `--help`), as every TokenScope error does.
     static func main() {
+        CPUPlacement.undoOpenMPPin()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -69,4 +70,4 @@ func printError(_ message: String) {
 }
 
 /// Engine workers default to one per core.
-var defaultThreads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+var defaultThreads: Int { CPUPlacement.usableCount }

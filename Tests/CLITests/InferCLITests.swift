@@ -105,6 +105,38 @@ final class InferCLITests: XCTestCase {
         XCTAssertTrue(b.stdout.contains("\"work\":\"scores\""), b.stdout)
     }
 
+    /// The workers run on every CPU the process may use: OpenMP's placement variables (which pin the
+    /// first thread, and so every worker, to one CPU) are undone, and a `taskset` is respected (one
+    /// CPU: one worker by default).
+    func testBenchUsesTheCPUsTheProcessMayUse() throws {
+        func cpus(_ o: CLI.Output) throws -> (cpus: Int, threads: Int) {
+            XCTAssertEqual(o.status, 0, o.stderr)
+            let obj = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+            return (obj?["cpus"] as? Int ?? -1, obj?["threads"] as? Int ?? -1)
+        }
+        let args = ["bench", "--model", CLI.fixture("vit-s8.safetensors"), "--seconds", "0.1", "--json"]
+        let all = try cpus(try CLI.run(args))
+        guard all.cpus >= 2 else { throw XCTSkip("needs a machine with 2 or more CPUs") }
+        XCTAssertEqual(all.threads, all.cpus)
+        for env in [["OMP_PROC_BIND": "true"], ["OMP_PLACES": "cores"], ["OMP_PROC_BIND": "close", "OMP_PLACES": "threads"]] {
+            XCTAssertEqual(try cpus(try CLI.run(args, env: env)).cpus, all.cpus, "\(env)")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        p.arguments = ["-c", "0", CLI.binary] + args
+        var env = ProcessInfo.processInfo.environment
+        env["OMP_PROC_BIND"] = "true"
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let one = try cpus(CLI.Output(status: p.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: ""))
+        XCTAssertEqual(one.cpus, 1)
+        XCTAssertEqual(one.threads, 1)
+    }
+
     func testBenchExplorerReplaysKeys() throws {
         let o = try CLI.run(["bench", "--model", CLI.fixture("vit-s8.safetensors"), "--explorer", "--json"])
         XCTAssertEqual(o.status, 0, o.stderr)

@@ -15,12 +15,20 @@ final class GradientScoresTests: XCTestCase {
         let model = try ViTModel(path: Self.fixtures.appendingPathComponent("vit-s8.safetensors").path)
         let ref = try SafeTensorsFile(path: Self.fixtures.appendingPathComponent("vit-s8.reference.safetensors").path)
         let scorer = GradientScorer(model: model, batch: 2, workers: 2)
-        let r = scorer.score(images: try ref.floats("input"), batch: 2, labels: try ref.floats("labels").map { Int32($0) })
-        XCTAssertEqual(r.loss, Double(try ref.floats("loss")[0]), accuracy: 1e-5)
-        for l in 0..<3 {
-            let expected = try ref.floats("score.\(l)")
-            for j in expected.indices {
-                XCTAssertEqual(r.scores[l][j], expected[j], accuracy: max(1e-4 * abs(expected[j]), 1e-9), "score.\(l)[\(j)]")
+        // The plain weights, then the weights packed for both passes (what the explorer runs).
+        for packed in [false, true] {
+            if packed {
+                model.packWeights(forBackward: true)
+                // A shape runs packed once it has come back a few times (MatMulThreadCache).
+                for _ in 0..<3 { _ = scorer.score(images: try ref.floats("input"), batch: 2) }
+            }
+            let r = scorer.score(images: try ref.floats("input"), batch: 2, labels: try ref.floats("labels").map { Int32($0) })
+            XCTAssertEqual(r.loss, Double(try ref.floats("loss")[0]), accuracy: 1e-5)
+            for l in 0..<3 {
+                let expected = try ref.floats("score.\(l)")
+                for j in expected.indices {
+                    XCTAssertEqual(r.scores[l][j], expected[j], accuracy: max(1e-4 * abs(expected[j]), 1e-9), "score.\(l)[\(j)] packed \(packed)")
+                }
             }
         }
     }

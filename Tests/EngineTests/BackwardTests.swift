@@ -26,8 +26,19 @@ final class BackwardTests: XCTestCase {
         let ref = try Fixtures.file("vit-s8.reference.safetensors")
         let input = try ref.floats("input")
         let labels = try ref.floats("labels").map { Int32($0) }
-        for workers in [1, 2] {
+        // Plain weights, and weights packed for the forward and the input-gradient products.
+        for (workers, packed) in [(1, false), (2, false), (2, true)] {
+            if packed { model.packWeights(forBackward: true) } else { model.unpackWeights() }
             let acts = Activations(config: c, batch: 2, keepAllLayers: true)
+            if packed {
+                // A shape runs packed once it has come back often enough: passes to get there.
+                let warm = Activations(config: c, batch: 2, keepAllLayers: true)
+                let s = BackwardScratch(config: c, batch: 2), d = [Float](repeating: 0.1, count: 20)
+                for _ in 1..<MatMulThreadCache.creationSightings {
+                    input.withUnsafeBufferPointer { model.forward(warm, images: $0.baseAddress!, batch: 2, workers: workers) }
+                    model.backward(warm, scratch: s, grads: Gradients(model: model), dlogits: d, batch: 2, workers: workers)
+                }
+            }
             input.withUnsafeBufferPointer { model.forward(acts, images: $0.baseAddress!, batch: 2, workers: workers) }
             var probs = [Float](repeating: 0, count: 20), dlogits = probs
             let loss = CrossEntropy.forward(probs: &probs, logits: acts.logits, labels: labels, batch: 2, classes: 10, smoothing: 0)
@@ -42,7 +53,7 @@ final class BackwardTests: XCTestCase {
             }
             for item in model.table.items {
                 let ours = grads.arena.array(offset: item.offset, count: item.count)
-                assertClose(ours, try ref.floats("grad.\(item.name)"), "grad.\(item.name) (workers \(workers))")
+                assertClose(ours, try ref.floats("grad.\(item.name)"), "grad.\(item.name) (workers \(workers), packed \(packed))")
             }
             for l in 0..<c.depth {
                 assertClose(attGrads[l], try ref.floats("attn_grad.\(l)"), "attn_grad.\(l)")

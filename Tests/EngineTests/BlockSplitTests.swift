@@ -12,9 +12,10 @@ final class BlockSplitTests: XCTestCase {
         let model = try ViTModel(config: cfg)
         var rng = TestRandom(seed: 21)
         for i in 0..<model.table.count { model.params.base[i] = rng.float(0.3) }
-        let b = 3, t = cfg.tokens, d = cfg.dim
-        let x = rng.floats(b * t * d)
-        for workers in [1, 2] {
+        let t = cfg.tokens, d = cfg.dim
+        // Batch 3 on 2 workers splits rows and heads; batch 4 gives each worker whole images.
+        for (b, workers) in [(3, 1), (3, 2), (4, 2)] {
+            let x = rng.floats(b * t * d)
             let fused = Activations(config: cfg, batch: b, keepAllLayers: true)
             let split = Activations(config: cfg, batch: b, keepAllLayers: true)
             x.withUnsafeBufferPointer { p in

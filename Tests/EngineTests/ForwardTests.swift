@@ -13,8 +13,15 @@ final class ForwardTests: XCTestCase {
                                     headDim: 16, mlpDim: 192, numClasses: 10))
         let ref = try Fixtures.file("vit-s8.reference.safetensors")
         let input = try ref.tensor("input")
-        for workers in [1, 2] {
+        // Plain weights (dnnl_sgemm) and weights packed for oneDNN's matmul, rows split and whole images.
+        for (workers, packed) in [(1, false), (2, false), (1, true), (2, true)] {
+            if packed { model.packWeights() } else { model.unpackWeights() }
+            XCTAssertEqual(model.packedBlocks?.allSatisfy { $0.qkv != nil && $0.proj != nil && $0.fc1 != nil && $0.fc2 != nil }, packed ? true : nil)
+            // A shape runs packed once it has come back often enough to be worth compiling.
+            let made = MatMulThreadCache.current.primitiveCount
+            if packed { for _ in 1..<MatMulThreadCache.creationSightings { _ = model.forward(images: input.data, batch: 2, workers: workers) } }
             let out = model.forward(images: input.data, batch: 2, capture: [.attention, .tokens], workers: workers)
+            if packed { XCTAssertGreaterThan(MatMulThreadCache.current.primitiveCount, made) }
             XCTAssertLessThanOrEqual(maxAbsDiff(out.logits.data, try ref.floats("logits")), 1e-4)
             XCTAssertEqual(out.attention.count, 3)
             for i in 0..<3 {
@@ -72,6 +79,49 @@ final class ForwardTests: XCTestCase {
         let both = model.forward(images: input, batch: 2).logits.data
         let second = model.forward(images: Array(input[(3 * 32 * 32)...]), batch: 1).logits.data
         XCTAssertLessThanOrEqual(maxAbsDiff(Array(both[10...]), second), 1e-6)
+    }
+
+    /// The workers split a batch by whole images when it divides evenly (or is large) and by rows and
+    /// heads otherwise: every split gives the one-worker logits and attention to float rounding.
+    func testResultsDoNotDependOnHowTheBatchIsSplit() throws {
+        let cfg = ViTConfig(imageSize: 16, patchSize: 4, channels: 3, dim: 32, depth: 2, heads: 2, numClasses: 7)
+        let model = try ViTModel(config: cfg)
+        var rng = TestRandom(seed: 5)
+        for i in 0..<model.table.count { model.params.base[i] = rng.float(0.3) }
+        // Both splits are exercised below.
+        XCTAssertTrue(model.wholeImages(batch: 4, workers: 2) && model.wholeImages(batch: 12, workers: 3))
+        XCTAssertFalse(model.wholeImages(batch: 5, workers: 2) || model.wholeImages(batch: 4, workers: 3))
+        for batch in [1, 4, 5, 12] {
+            let images = rng.floats(batch * 3 * 16 * 16)
+            let one = model.forward(images: images, batch: batch, capture: [.attention], workers: 1)
+            for workers in [2, 3] {
+                let split = model.forward(images: images, batch: batch, capture: [.attention], workers: workers)
+                XCTAssertLessThanOrEqual(maxAbsDiff(split.logits.data, one.logits.data), 1e-5, "batch \(batch) workers \(workers)")
+                XCTAssertLessThanOrEqual(maxAbsDiff(split.attention[1].data, one.attention[1].data), 1e-6, "batch \(batch) workers \(workers)")
+            }
+        }
+    }
+
+    /// Packed weights are a copy taken when packing: after unpacking, a changed parameter shows in the
+    /// logits; while packed, the products read the copy. (The trainer unpacks before every step.)
+    func testPackedWeightsAreACopyUntilUnpacked() throws {
+        let cfg = ViTConfig(imageSize: 16, patchSize: 4, channels: 1, dim: 32, depth: 2, heads: 2, numClasses: 5)
+        let model = try ViTModel(config: cfg)
+        var rng = TestRandom(seed: 8)
+        for i in 0..<model.table.count { model.params.base[i] = rng.float(0.3) }
+        let images = rng.floats(3 * 256)
+        let before = model.forward(images: images, batch: 3).logits.data
+        model.packWeights()
+        for _ in 1..<MatMulThreadCache.creationSightings { _ = model.forward(images: images, batch: 3) }  // then it runs packed
+        let packed = model.forward(images: images, batch: 3).logits.data
+        XCTAssertLessThanOrEqual(maxAbsDiff(packed, before), 1e-5)
+        model.views.blocks[1].fc2W[0] += 1
+        XCTAssertEqual(model.forward(images: images, batch: 3).logits.data, packed, "the packed copy is what runs")
+        model.unpackWeights()
+        let changed = model.forward(images: images, batch: 3).logits.data
+        XCTAssertGreaterThan(maxAbsDiff(changed, before), 1e-4)
+        model.packWeights()
+        for _ in 0..<MatMulThreadCache.creationSightings { XCTAssertLessThanOrEqual(maxAbsDiff(model.forward(images: images, batch: 3).logits.data, changed), 1e-5) }
     }
 
     /// `--threads 1` means one core: a single-worker pass must not leave a 2-thread GEMM behind it

@@ -52,6 +52,19 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(resumed.optimizers.map(\.step), straight.optimizers.map(\.step))
     }
 
+    /// A model packed for inference trains on its live parameters: the trainer unpacks it, and a run
+    /// from a packed model makes exactly the updates a run from the plain one makes.
+    func testTrainingAPackedModelUsesItsLiveWeights() throws {
+        let data = try toyData()
+        let plain = try makeTrainer(data)
+        let packed = try makeTrainer(data)
+        packed.model.packWeights()
+        XCTAssertNotNil(packed.model.packedBlocks)
+        for _ in 0..<3 { _ = plain.step(); _ = packed.step() }
+        XCTAssertNil(packed.model.packedBlocks)
+        XCTAssertEqual(packed.model.params.array(), plain.model.params.array())
+    }
+
     func testLossFallsOnALearnableTask() throws {
         let t = try makeTrainer(try toyData(), epochs: 15, lr: 1e-2)
         var losses: [Double] = []

@@ -21,6 +21,9 @@ public final class Activations {
         public var fc1: UnsafeMutablePointer<Float>       // [B, T, M]   before GELU
         public var gelu: UnsafeMutablePointer<Float>      // [B, T, M]
         public var res2: UnsafeMutablePointer<Float>      // [B, T, D]   block output
+        /// Whether a backward pass will read these tensors. Without one, fc1 may be left unwritten
+        /// (its bias and GELU run inside the product straight into `gelu`).
+        public var forBackward: Bool
     }
 
     public let config: ViTConfig
@@ -57,7 +60,7 @@ public final class Activations {
                                 qkv: take(perLayer[3]), att: take(perLayer[4]), attOut: take(perLayer[5]),
                                 res1: take(perLayer[6]), ln2: take(perLayer[7]), ln2Mean: take(perLayer[8]),
                                 ln2Rstd: take(perLayer[9]), fc1: take(perLayer[10]), gelu: take(perLayer[11]),
-                                res2: take(perLayer[12])))
+                                res2: take(perLayer[12]), forBackward: keepAllLayers))
         }
         layers = keepAllLayers ? stored : [Layer](repeating: stored[0], count: c.depth)
     }

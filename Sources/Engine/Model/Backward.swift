@@ -71,8 +71,10 @@ extension ViTModel {
         let t = c.tokens
         headBackward(acts, last: acts.layers[c.depth - 1].res2, tokens: t, scratch: s, grads: grads, dlogits: dlogits, batch: b)
         for l in stride(from: c.depth - 1, through: 0, by: -1) {
+            // Without parameter gradients nothing reads the first block's input gradient (it reaches
+            // no attention map), so that block stops at its attention probabilities.
             blockBackward(l, input: acts.input(ofLayer: l), tokens: t, layer: acts.layers[l], scratch: s, grads: grads,
-                          batch: b, workers: workers, keyScores: scores != nil)
+                          batch: b, workers: workers, keyScores: scores != nil, inputGradient: grads != nil || l > 0)
             afterAttentionBackward?(l, s.datt)
             if let scores {
                 let np = c.numPatches, h = c.heads, pre = c.prefixTokens
@@ -124,8 +126,12 @@ extension ViTModel {
     /// One block backward on `t` tokens. On entry `s.dres` [B, t, D] holds d (block output); on
     /// return it holds d (block input), and `s.datt` holds d (attention probabilities) [B, H, t, t].
     /// With `keyScores`, `s.keyScores` [B*H, t] gets sum over queries of dA * A for each key.
+    /// `inputGradient: false` (only with `grads: nil`) stops once `s.datt` is written: `s.dres` is
+    /// then left without d (block input).
     public func blockBackward(_ l: Int, input: UnsafePointer<Float>, tokens t: Int, layer a: Activations.Layer,
-                              scratch s: BackwardScratch, grads: Gradients?, batch b: Int, workers: Int, keyScores: Bool) {
+                              scratch s: BackwardScratch, grads: Gradients?, batch b: Int, workers: Int, keyScores: Bool,
+                              inputGradient: Bool = true) {
+        precondition(inputGradient || grads == nil, "blockBackward: parameter gradients need the input gradient")
         let c = config, p = views
         let d = c.dim, inner = c.innerDim, m = c.mlpDim, h = c.heads
         let rows = b * t
@@ -136,7 +142,7 @@ extension ViTModel {
         Parallel.chunks(rows, workers: workers) { r in
             let n = r.count, o = r.lowerBound
             Linear.backwardInput(dinp: s.dmlp + o * m, dout: s.dres + o * d, weight: bp.fc2W, rows: n,
-                                 inFeatures: m, outFeatures: d, accumulate: false)
+                                 inFeatures: m, outFeatures: d, accumulate: false, packed: packed(l)?.fc2T)
         }
         if let gb {
             Parallel.chunks(d, workers: workers) { f in
@@ -150,14 +156,14 @@ extension ViTModel {
             let gin = s.dmlp + o * m
             GELU.backwardInPlace(grad: gin, inp: a.fc1 + o * m, count: n * m)
             Linear.backwardInput(dinp: s.dln + o * d, dout: gin, weight: bp.fc1W, rows: n,
-                                 inFeatures: d, outFeatures: m, accumulate: false)
+                                 inFeatures: d, outFeatures: m, accumulate: false, packed: packed(l)?.fc1T)
             // res1 gets the residual gradient plus LN2's input gradient.
             (s.dres1 + o * d).update(from: s.dres + o * d, count: n * d)
             LayerNorm.backwardInput(dinp: s.dres1 + o * d, dout: s.dln + o * d, inp: a.res1 + o * d,
                                     mean: a.ln2Mean + o, rstd: a.ln2Rstd + o, weight: bp.norm2W, rows: n, d: d)
             // Attention output projection: d attOut = d res1 @ Wproj.
             Linear.backwardInput(dinp: s.dattOut + o * inner, dout: s.dres1 + o * d, weight: bp.projW, rows: n,
-                                 inFeatures: inner, outFeatures: d, accumulate: false)
+                                 inFeatures: inner, outFeatures: d, accumulate: false, packed: packed(l)?.projT)
         }
         if let gb {
             Parallel.chunks(m, workers: workers) { f in
@@ -179,14 +185,15 @@ extension ViTModel {
                                        dS: s.dS + w * t * t, keyScores: keyScores ? s.keyScores + job * t : nil,
                                        dout: s.dattOut + img * t * inner, att: a.att + job * t * t,
                                        qkv: a.qkv + img * t * 3 * inner, head: head, tokens: t, heads: h,
-                                       headDim: c.headDim, scale: c.attentionScale)
+                                       headDim: c.headDim, scale: c.attentionScale, qkvGradient: inputGradient)
             }
         }
+        if !inputGradient { return }
         // qkv projection and LN1; the block input gets the residual (d res1) plus LN1's gradient.
         Parallel.chunks(rows, workers: workers) { r in
             let n = r.count, o = r.lowerBound
             Linear.backwardInput(dinp: s.dln + o * d, dout: s.dqkv + o * 3 * inner, weight: bp.qkvW, rows: n,
-                                 inFeatures: d, outFeatures: 3 * inner, accumulate: false)
+                                 inFeatures: d, outFeatures: 3 * inner, accumulate: false, packed: packed(l)?.qkvT)
             (s.dres + o * d).update(from: s.dres1 + o * d, count: n * d)
             LayerNorm.backwardInput(dinp: s.dres + o * d, dout: s.dln + o * d, inp: x.p + o * d,
                                     mean: a.ln1Mean + o, rstd: a.ln1Rstd + o, weight: bp.norm1W, rows: n, d: d)

@@ -14,6 +14,8 @@ public final class ViTModel: @unchecked Sendable {
     public var preprocessing: ModelPreprocessing
     /// Class names from the metadata (`labels`: a JSON array), if any.
     public var classNames: [String]?
+    /// Set by `packWeights()`; read by every forward pass, written only while none runs.
+    var packedBlocks: [PackedBlock]?
 
     /// A model with zeroed parameters (training initialises them; tests fill them).
     public init(config: ViTConfig, source: String = "<memory>", metadata: [String: String] = [:]) throws {

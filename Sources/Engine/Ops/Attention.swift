@@ -18,13 +18,7 @@ public enum Attention {
         let a = att + q0 * t
         BLAS.sgemm(transB: true, m: nq, n: t, k: hd, alpha: scale, a: q, lda: 3 * inner, b: k, ldb: 3 * inner,
                    beta: 0, c: a, ldc: t)
-        if let keyBias {
-            for i in 0..<nq {
-                let row = a + i * t
-                for j in 0..<t { row[j] += keyBias[j] }
-            }
-        }
-        Softmax.forwardInPlace(a, rows: nq, n: t)
+        Softmax.forwardInPlace(a, rows: nq, n: t, keyBias: keyBias)
         BLAS.sgemm(m: nq, n: hd, k: t, a: a, lda: t, b: v, ldb: 3 * inner, beta: 0, c: out + q0 * inner + h * hd, ldc: inner)
     }
 
@@ -36,24 +30,23 @@ public enum Attention {
     ///     dA    [T, T] written: d loss / d attention probabilities (kept for the scores)
     ///     dS    [T, T] scratch
     ///     keyScores [T] written: sum over queries of dA * A for each key (the gradient-weighted score terms)
+    ///
+    /// `qkvGradient: false` stops at dA and the key scores (dqkv is not written): what the scores need
+    /// of the first block, whose input gradient reaches no attention map.
     public static func backwardHead(dqkv: UnsafeMutablePointer<Float>, dA: UnsafeMutablePointer<Float>,
                                     dS: UnsafeMutablePointer<Float>, keyScores: UnsafeMutablePointer<Float>?,
                                     dout: UnsafePointer<Float>, att: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
-                                    head h: Int, tokens t: Int, heads: Int, headDim hd: Int, scale: Float) {
+                                    head h: Int, tokens t: Int, heads: Int, headDim hd: Int, scale: Float,
+                                    qkvGradient: Bool = true) {
         let inner = heads * hd
         let q = qkv + h * hd, k = qkv + inner + h * hd, v = qkv + 2 * inner + h * hd
         let dq = dqkv + h * hd, dk = dqkv + inner + h * hd, dv = dqkv + 2 * inner + h * hd
         let go = dout + h * hd
         BLAS.sgemm(transB: true, m: t, n: t, k: hd, a: go, lda: inner, b: v, ldb: 3 * inner, beta: 0, c: dA, ldc: t)
+        keyScores?.update(repeating: 0, count: t)
+        Softmax.backward(dx: dS, da: dA, a: att, rows: t, n: t, keySums: keyScores)
+        if !qkvGradient { return }
         BLAS.sgemm(transA: true, m: t, n: hd, k: t, a: att, lda: t, b: go, ldb: inner, beta: 0, c: dv, ldc: 3 * inner)
-        if let keyScores {
-            for j in 0..<t { keyScores[j] = 0 }
-            for i in 0..<t {
-                let g = dA + i * t, p = att + i * t
-                for j in 0..<t { keyScores[j] += g[j] * p[j] }
-            }
-        }
-        Softmax.backward(dx: dS, da: dA, a: att, rows: t, n: t)
         BLAS.sgemm(m: t, n: hd, k: t, alpha: scale, a: dS, lda: t, b: k, ldb: 3 * inner, beta: 0, c: dq, ldc: 3 * inner)
         BLAS.sgemm(transA: true, m: t, n: hd, k: t, alpha: scale, a: dS, lda: t, b: q, ldb: 3 * inner, beta: 0, c: dk, ldc: 3 * inner)
     }

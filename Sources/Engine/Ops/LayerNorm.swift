@@ -1,4 +1,4 @@
-import RealModule
+import CKernels
 
 /// LayerNorm over the last dimension, as timm's ViT uses it (biased variance, eps 1e-6).
 ///
@@ -7,28 +7,13 @@ import RealModule
 ///     out = (inp - mean) * rstd * weight + bias,  rstd = 1 / sqrt(var + eps)
 ///
 /// Backward, like Linear, in two halves: the input gradient by rows, weight and bias by features.
+/// The row loops run in C (CKernels), vectorized for the CPU at hand.
 public enum LayerNorm {
     public static func forward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
                                rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                rows: Int, d: Int, eps: Float) {
-        let invD = 1 / Float(d)
-        for r in 0..<rows {
-            let x = inp + r * d
-            var s: Float = 0
-            for i in 0..<d { s = Relaxed.sum(s, x[i]) }
-            let m = s * invD
-            var v: Float = 0
-            for i in 0..<d {
-                let c = x[i] - m
-                v = Relaxed.multiplyAdd(c, c, v)
-            }
-            let rs = 1 / (v * invD + eps).squareRoot()
-            let o = out + r * d
-            for i in 0..<d { o[i] = (x[i] - m) * rs * weight[i] + bias[i] }
-            mean[r] = m
-            rstd[r] = rs
-        }
+        ts_layernorm_rows(out, mean, rstd, inp, weight, bias, rows, d, eps)
     }
 
     /// dinp += rstd * (g - mean(g) - n * mean(g * n)), where n = (x - mean) * rstd is the normalised
@@ -36,22 +21,7 @@ public enum LayerNorm {
     public static func backwardInput(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                      inp: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
                                      weight: UnsafePointer<Float>, rows: Int, d: Int) {
-        let invD = 1 / Float(d)
-        for r in 0..<rows {
-            let x = inp + r * d, g = dout + r * d, dx = dinp + r * d
-            let m = mean[r], rs = rstd[r]
-            var sumG: Float = 0, sumGN: Float = 0
-            for i in 0..<d {
-                let gi = g[i] * weight[i]
-                sumG = Relaxed.sum(sumG, gi)
-                sumGN = Relaxed.multiplyAdd(gi, (x[i] - m) * rs, sumGN)
-            }
-            let meanG = sumG * invD, meanGN = sumGN * invD
-            for i in 0..<d {
-                let n = (x[i] - m) * rs
-                dx[i] += rs * (g[i] * weight[i] - meanG - n * meanGN)
-            }
-        }
+        ts_layernorm_backward_rows(dinp, dout, inp, mean, rstd, weight, rows, d)
     }
 
     /// dweight[j] += sum_r dout[r, j] * n[r, j];  dbias[j] += sum_r dout[r, j], for features j in a slice.

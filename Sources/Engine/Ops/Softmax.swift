@@ -1,25 +1,22 @@
 import CKernels
-import RealModule
 
 /// Row-wise softmax, numerically stable (subtract the row max).
 ///
-///     x [rows, n]       x[r, :] = exp(x[r, :] - max) / sum(exp(x[r, :] - max))
+///     x [rows, n]       x[r, :] = exp(x[r, :] + bias - max) / sum(exp(x[r, :] + bias - max))
 ///     backward          dx = a * (da - sum_j(da_j * a_j))      (a = softmax output)
 ///
-/// The forward loop runs in C (CKernels), vectorized for the CPU at hand; the exp is FastMath.exp's.
+/// Both run in C (CKernels), vectorized for the CPU at hand; the exp is the kernels' own polynomial.
 public enum Softmax {
-    public static func forwardInPlace(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
-        ts_softmax_rows(x, rows, n)
+    /// `keyBias` [n], when given, is added to every row first (ToMe's proportional attention).
+    public static func forwardInPlace(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int,
+                                      keyBias: UnsafePointer<Float>? = nil) {
+        ts_softmax_rows(x, rows, n, keyBias)
     }
 
-    /// dx [rows, n] = a * (da - rowsum(da * a)). Writes dx (which may alias da).
+    /// dx [rows, n] = a * (da - rowsum(da * a)); dx must not alias da or a. With `keySums` [n],
+    /// also keySums[j] += sum over rows of da * a (the gradient-weighted attention score terms).
     public static func backward(dx: UnsafeMutablePointer<Float>, da: UnsafePointer<Float>, a: UnsafePointer<Float>,
-                                rows: Int, n: Int) {
-        for r in 0..<rows {
-            let g = da + r * n, p = a + r * n, o = dx + r * n
-            var s: Float = 0
-            for j in 0..<n { s = Relaxed.multiplyAdd(g[j], p[j], s) }
-            for j in 0..<n { o[j] = p[j] * (g[j] - s) }
-        }
+                                rows: Int, n: Int, keySums: UnsafeMutablePointer<Float>? = nil) {
+        ts_softmax_backward_rows(dx, da, a, rows, n, keySums)
     }
 }

@@ -35,7 +35,7 @@ public enum Parallel {
 /// caller is 0). Threads spin on a generation counter after each job, then block on a condition
 /// variable. Jobs must not nest (the engine never nests them).
 final class SpinPool: @unchecked Sendable {
-    static let shared = SpinPool(threads: max(1, ProcessInfo.processInfo.activeProcessorCount - 1))
+    static let shared = SpinPool(threads: max(1, CPUPlacement.usableCount - 1))
 
     private let generation = Atomic<Int>(0)
     private let done = Atomic<Int>(0)

@@ -95,6 +95,8 @@ public final class Trainer {
     public init(network: TrainableNetwork, data: BatchMaker, settings: TrainSettings, workers: Int = 2,
                 state: TrainState = TrainState(), optimizers: [AdamW]? = nil, teacher: Teacher? = nil) {
         self.network = network
+        // The optimizer writes the parameters in place: packed copies would go stale.
+        network.base.unpackWeights()
         self.data = data
         self.settings = settings
         self.state = state
@@ -180,6 +182,7 @@ public final class Trainer {
         let tensors = network.trainable
         let norm = Self.clipGlobalNorm(tensors, maxNorm: settings.clipNorm)
         let lr = schedule.lr(at: state.globalStep)
+        model.unpackWeights()  // in case someone packed them since the last step
         for (i, t) in tensors.enumerated() {
             decayMasks[i].withUnsafeBufferPointer { mask in
                 optimizers[i].update(params: t.param, grads: t.grad, lr: lr, weightDecay: settings.weightDecay, decayMask: mask.baseAddress!)
