@@ -1,6 +1,9 @@
 #include "ckernels.h"
 #include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #if defined(__x86_64__) && defined(__clang__)
 #define TS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -70,7 +73,7 @@ void ts_exp(float *restrict out, const float *restrict inp, size_t n) {
 #define TS_BLOCK 16
 
 TS_CLONES
-void ts_softmax_rows(float *x, size_t rows, size_t n, const float *restrict bias) {
+static void ts_softmax_rows_portable(float *x, size_t rows, size_t n, const float *restrict bias) {
 #pragma clang fp reassociate(on)
     if (n == 0) return;
     for (size_t r = 0; r < rows; r++) {
@@ -102,6 +105,79 @@ void ts_softmax_rows(float *x, size_t rows, size_t n, const float *restrict bias
         float inv = 1.0f / s;
         for (size_t j = 0; j < n; j++) row[j] *= inv;
     }
+}
+
+#if defined(__x86_64__) && defined(__clang__)
+/* The softmax written for AVX-512 by hand: the portable loops above compile to vector code that
+ * still ran at 1.2 ns an element here (the row max and the tail defeat the vectorizer), against
+ * 0.27 ns for the exp alone. Same polynomial as ts_expf, 16 lanes, the tail by masked loads. */
+__attribute__((target("avx512f")))
+static inline __m512 ts_exp16(__m512 x) {
+    const __m512 lo = _mm512_set1_ps(-87.3f), hi = _mm512_set1_ps(88.7f);
+    __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
+    __m512 xc = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504088896341f), magic);
+    __m512 n = _mm512_sub_ps(t, magic);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000)),
+                                                      _mm512_set1_epi32(127)), 23);
+    __m512 res = _mm512_mul_ps(y, _mm512_castsi512_ps(bits));
+    return _mm512_mask_mov_ps(res, under, _mm512_setzero_ps());
+}
+
+__attribute__((target("avx512f")))
+static void ts_softmax_rows_avx512(float *x, size_t rows, size_t n, const float *restrict bias) {
+    if (n == 0) return;
+    size_t full = n / 16 * 16;
+    __mmask16 tail = (__mmask16)((1u << (n - full)) - 1u);
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * n;
+        __m512 mv = _mm512_set1_ps(-__builtin_inff());
+        for (size_t j = 0; j < full; j += 16) {
+            __m512 v = _mm512_loadu_ps(row + j);
+            if (bias) { v = _mm512_add_ps(v, _mm512_loadu_ps(bias + j)); _mm512_storeu_ps(row + j, v); }
+            mv = _mm512_max_ps(mv, v);
+        }
+        if (tail) {
+            __m512 v = _mm512_maskz_loadu_ps(tail, row + full);
+            if (bias) { v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(tail, bias + full)); _mm512_mask_storeu_ps(row + full, tail, v); }
+            mv = _mm512_mask_max_ps(mv, tail, mv, v);
+        }
+        __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mv));
+        __m512 sv = _mm512_setzero_ps();
+        for (size_t j = 0; j < full; j += 16) {
+            __m512 e = ts_exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j), m));
+            _mm512_storeu_ps(row + j, e);
+            sv = _mm512_add_ps(sv, e);
+        }
+        if (tail) {
+            __m512 e = ts_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + full), m));
+            _mm512_mask_storeu_ps(row + full, tail, e);
+            sv = _mm512_mask_add_ps(sv, tail, sv, e);
+        }
+        __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sv));
+        for (size_t j = 0; j < full; j += 16) _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
+        if (tail) _mm512_mask_storeu_ps(row + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + full), inv));
+    }
+}
+#endif
+
+void ts_softmax_rows(float *x, size_t rows, size_t n, const float *bias) {
+#if defined(__x86_64__) && defined(__clang__)
+    static int has_avx512 = -1;
+    if (has_avx512 < 0) { __builtin_cpu_init(); has_avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0; }
+    if (has_avx512) { ts_softmax_rows_avx512(x, rows, n, bias); return; }
+#endif
+    ts_softmax_rows_portable(x, rows, n, bias);
 }
 
 TS_CLONES

@@ -5,7 +5,9 @@
  * Why C: the portable Swift build targets baseline x86-64 (SSE2, 4 floats per instruction) and
  * Swift has no per-function target attributes, so softmax and GELU ran at 2-3 ns per element and
  * took a quarter of a DeiT-Tiny forward pass. Here each kernel is compiled for AVX-512, AVX2+FMA
- * and baseline (clang `target_clones`), and the loader picks the best one for the CPU at start-up.
+ * and baseline (clang `target_clones`), and the loader picks the best one for the CPU at start-up;
+ * the softmax, whose portable loops the vectorizer handled poorly, also has an AVX-512 version
+ * written with intrinsics (0.65 against 1.2 ns an element), chosen by CPUID on first call.
  * The maths is the same everywhere: Cephes' expf polynomial and Abramowitz & Stegun 7.1.26 for erf
  * (|error| <= 1.5e-7), both vectorizable: no libm calls, rounding by the 1.5 * 2^23 "magic number" add.
  * Tests check them against Double exp/erf (Tests/EngineTests/OpGradientTests.swift). */
