@@ -64,11 +64,32 @@ extension ViTModel {
         let workers = max(1, workers)
         BLAS.useOneThreadPerWorker()
         embed(acts, images: images, batch: b, workers: workers)
-        for l in 0..<config.depth {
-            blockForward(l, input: acts.input(ofLayer: l), tokens: config.tokens, into: acts.layers[l], batch: b, workers: workers)
-            afterBlock?(l, acts.layers[l])
+        let t = config.tokens, depth = config.depth
+        if wholeImages(batch: b, workers: workers) {
+            for l in 0..<depth {
+                blockForward(l, input: acts.input(ofLayer: l), tokens: t, into: acts.layers[l], batch: b, workers: workers)
+                afterBlock?(l, acts.layers[l])
+            }
+        } else {
+            // Rows split over the workers: rows are independent until attention, so each worker's
+            // rows go from one block's MLP straight into the next block's LN1 and qkv, and a block
+            // costs two synchronisations instead of three. (`afterBlock` sees block l's attention
+            // and output intact; with shared buffers its ln1 and qkv already hold block l + 1's.)
+            let x0 = SendablePointer(acts.x0)
+            Parallel.chunks(b * t, workers: workers) { r in qkvRows(0, r, input: x0.p, into: acts.layers[0]) }
+            for l in 0..<depth {
+                let a = acts.layers[l], next = l + 1 < depth ? acts.layers[l + 1] : nil
+                attentionHeads(l, tokens: t, into: a, batch: b, workers: workers, keyBias: nil)
+                let x = SendablePointer(acts.input(ofLayer: l))
+                Parallel.chunks(b * t, workers: workers) { r in
+                    projRows(l, r, input: x.p, into: a)
+                    mlpRows(l, r, input: a.res1, into: a)
+                    if let next { qkvRows(l + 1, r, input: a.res2, into: next) }
+                }
+                afterBlock?(l, a)
+            }
         }
-        head(acts, last: acts.layers[config.depth - 1].res2, tokens: config.tokens, batch: b)
+        head(acts, last: acts.layers[depth - 1].res2, tokens: t, batch: b)
     }
 
     /// One transformer block on `t` tokens per image (t <= config.tokens: token-compression methods
@@ -152,12 +173,8 @@ extension ViTModel {
     private func attentionImage(_ l: Int, _ i: Int, input x: UnsafePointer<Float>, tokens t: Int, into a: Activations.Layer,
                                 keyBias: UnsafePointer<Float>?) {
         let c = config
-        let d = c.dim, inner = c.innerDim, h = c.heads, o = i * t
-        let bp = views.blocks[l]
-        LayerNorm.forward(out: a.ln1 + o * d, mean: a.ln1Mean + o, rstd: a.ln1Rstd + o, inp: x + o * d,
-                          weight: bp.norm1W, bias: bp.norm1B, rows: t, d: d, eps: c.lnEps)
-        Linear.forward(out: a.qkv + o * 3 * inner, inp: a.ln1 + o * d, weight: bp.qkvW, bias: bp.qkvB,
-                       rows: t, inFeatures: d, outFeatures: 3 * inner, packed: packed(l)?.qkv)
+        let inner = c.innerDim, h = c.heads, o = i * t
+        qkvRows(l, o..<(o + t), input: x, into: a)
         for head in 0..<h {
             Attention.forwardHead(out: a.attOut + o * inner, att: a.att + (i * h + head) * t * t,
                                   qkv: a.qkv + o * 3 * inner, head: head, tokens: t, queries: 0..<t,
@@ -168,17 +185,27 @@ extension ViTModel {
     /// LN1 and qkv (rows in parallel), then attention ((image, head, query block) jobs in parallel).
     private func attentionCore(_ l: Int, input: UnsafePointer<Float>, tokens t: Int, into a: Activations.Layer,
                                batch b: Int, workers: Int, keyBias: UnsafePointer<Float>?) {
-        let c = config
-        let d = c.dim, inner = c.innerDim, h = c.heads
         let x = SendablePointer(UnsafeMutablePointer(mutating: input))
-        let bp = views.blocks[l]
-        Parallel.chunks(b * t, workers: workers) { r in
-            let n = r.count, o = r.lowerBound
-            LayerNorm.forward(out: a.ln1 + o * d, mean: a.ln1Mean + o, rstd: a.ln1Rstd + o, inp: x.p + o * d,
-                              weight: bp.norm1W, bias: bp.norm1B, rows: n, d: d, eps: c.lnEps)
-            Linear.forward(out: a.qkv + o * 3 * inner, inp: a.ln1 + o * d, weight: bp.qkvW, bias: bp.qkvB,
-                           rows: n, inFeatures: d, outFeatures: 3 * inner, packed: packed(l)?.qkv)
-        }
+        Parallel.chunks(b * t, workers: workers) { r in qkvRows(l, r, input: x.p, into: a) }
+        attentionHeads(l, tokens: t, into: a, batch: b, workers: workers, keyBias: keyBias)
+    }
+
+    /// ln1 = LN1(x) and qkv = ln1 @ Wqkv^T + b for the rows `r`.
+    @inline(__always)
+    private func qkvRows(_ l: Int, _ r: Range<Int>, input x: UnsafePointer<Float>, into a: Activations.Layer) {
+        let c = config, d = c.dim, inner = c.innerDim, bp = views.blocks[l]
+        let n = r.count, o = r.lowerBound
+        LayerNorm.forward(out: a.ln1 + o * d, mean: a.ln1Mean + o, rstd: a.ln1Rstd + o, inp: x + o * d,
+                          weight: bp.norm1W, bias: bp.norm1B, rows: n, d: d, eps: c.lnEps)
+        Linear.forward(out: a.qkv + o * 3 * inner, inp: a.ln1 + o * d, weight: bp.qkvW, bias: bp.qkvB,
+                       rows: n, inFeatures: d, outFeatures: 3 * inner, packed: packed(l)?.qkv)
+    }
+
+    /// Attention for every (image, head) from `a.qkv`, into `a.att` and `a.attOut`.
+    private func attentionHeads(_ l: Int, tokens t: Int, into a: Activations.Layer, batch b: Int, workers: Int,
+                                keyBias: UnsafePointer<Float>?) {
+        let c = config
+        let inner = c.innerDim, h = c.heads
         // Queries are split only when there are too few (image, head) pairs to keep every worker busy.
         let splits = b * h >= 4 * workers ? 1 : workers
         let bias = keyBias.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
