@@ -51,6 +51,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz targets for every parser and the explorer's key reducer (`.ci/fuzz`); a plain build
+        // replays files through them (the regression tests).
+        .executableTarget(name: "tokenscope-fuzz", dependencies: ["Engine", "Compression", "Explorer"], path: "Sources/FuzzTargets"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "Engine"]),
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Compression", "Engine"]),

@@ -93,7 +93,12 @@ public struct Calibration: Sendable {
 
     /// Reads `seq_ranks.{i}` for a model's blocks, checking count and shapes against it (metadata optional).
     public static func load(path: String, for c: ViTConfig) throws -> [[Double]] {
-        let f = try SafeTensorsFile(path: path)
+        try load(file: try SafeTensorsFile(path: path), for: c)
+    }
+
+    /// As `load(path:for:)`, from a file already read (messages name `f.source`).
+    public static func load(file f: SafeTensorsFile, for c: ViTConfig) throws -> [[Double]] {
+        let path = f.source
         var ranks: [[Double]] = []
         for i in 0..<c.depth {
             guard let e = f.entries["seq_ranks.\(i)"] else {

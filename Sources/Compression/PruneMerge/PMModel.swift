@@ -33,7 +33,12 @@ public final class PMModel: @unchecked Sendable {
     /// Loads a checkpoint with merge matrices (any subset of blocks). A file without any is refused:
     /// it is a dense model.
     public convenience init(path: String, heads: Int? = nil, ignoring extra: (String) -> Bool = { _ in false }) throws {
-        let file = try SafeTensorsFile(path: path)
+        try self.init(file: try SafeTensorsFile(path: path), heads: heads, ignoring: extra)
+    }
+
+    /// As `init(path:)`, from a file already read (messages name `file.source`).
+    public convenience init(file: SafeTensorsFile, heads: Int? = nil, ignoring extra: (String) -> Bool = { _ in false }) throws {
+        let path = file.source
         let dense = try ViTModel(file: file, heads: heads, ignoring: { Self.isPMTensor($0) || extra($0) })
         let c = dense.config
         var blocks: [PMBlock] = []

@@ -102,9 +102,14 @@ public struct IDXDataset: Sendable {
         let imagePath = try locate(directory, "\(split.filePrefix)-images-idx3-ubyte", hint: hint)
         let labelPath = try locate(directory, "\(split.filePrefix)-labels-idx1-ubyte", hint: hint)
 
-        let imageBytes = try readMaybeGzipped(imagePath)
-        let labelBytes = try readMaybeGzipped(labelPath)
+        return try decode(images: try readMaybeGzipped(imagePath), labels: try readMaybeGzipped(labelPath),
+                          imagePath: imagePath, labelPath: labelPath, classCount: classCount)
+    }
 
+    /// Parses an image file's and a label file's bytes (already gunzipped; see `gunzipIfNeeded`);
+    /// the paths name them in messages.
+    public static func decode(images imageBytes: [UInt8], labels labelBytes: [UInt8], imagePath: String, labelPath: String,
+                              classCount: Int = 10) throws -> IDXDataset {
         // Images: magic, then count, rows, cols.
         try checkMagic(imageBytes, path: imagePath, dims: 3, what: "an IDX image file")
         let n = Int(be32(imageBytes, 4)), rows = Int(be32(imageBytes, 8)), cols = Int(be32(imageBytes, 12))
@@ -146,7 +151,12 @@ public struct IDXDataset: Sendable {
 
     /// The bytes of `path`, gunzipped when they start with the gzip magic `1f 8b`.
     static func readMaybeGzipped(_ path: String) throws -> [UInt8] {
-        let raw = try readFile(path)
+        try gunzipIfNeeded(try readFile(path), path: path)
+    }
+
+    /// `raw` gunzipped when it starts with the gzip magic `1f 8b`, as it is otherwise (a name ending
+    /// in .gz must hold gzip data).
+    public static func gunzipIfNeeded(_ raw: [UInt8], path: String) throws -> [UInt8] {
         let isGzip = raw.count >= 2 && raw[0] == 0x1f && raw[1] == 0x8b
         if path.hasSuffix(".gz") && !isGzip {
             throw EngineError("\(path): not gzip data (no 1f 8b header) although the name ends in .gz; corrupt or mislabelled, download it again")
