@@ -22,6 +22,7 @@ struct TokenScope: ParsableCommand {
     /// Like ArgumentParser's default `main`, but a failure prints one line on stderr (the usage text
     /// stays behind `--help`), as every TokenScope error does.
     static func main() {
+        BacktraceSetting.ensureNonInteractive()
         CPUPlacement.undoOpenMPPin()
         do {
             var command = try parseAsRoot()

@@ -59,6 +59,43 @@ final class ExplorerTmuxTests: XCTestCase {
                  capture: false)
     }
 
+    /// Ctrl-C, kill, a closed terminal, Ctrl-\\ and crashes: the main screen is back, the cursor
+    /// visible, and the process dies of the signal within a second (the shell sees 128 + n); a crash
+    /// prints the Swift runtime's report on the restored terminal without waiting for a key.
+    func testEverySignalRestoresTheTerminalAndEndsTheProcess() throws {
+        for (name, number) in [("INT", SIGINT), ("TERM", SIGTERM), ("HUP", SIGHUP), ("QUIT", SIGQUIT), ("SEGV", SIGSEGV), ("ABRT", SIGABRT)] {
+            _ = try? tmux(["kill-session", "-t", "s"], capture: false)
+            usleep(200_000)
+            try start()
+            _ = try waitFor("keep")
+            XCTAssertEqual(try tmux(["display", "-p", "-t", "s", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "1", name)
+            let shell = try tmux(["display", "-p", "-t", "s", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let shellPid = Int32(shell), let child = Self.child(of: shellPid) else { return XCTFail("\(name): no explorer process under the pane") }
+            let sent = Date()
+            kill(child, number)
+            while kill(child, 0) == 0 && Date().timeIntervalSince(sent) < 5 { usleep(20_000) }
+            XCTAssertLessThan(Date().timeIntervalSince(sent), 1.0, "\(name): still running")
+            let screen = try waitFor("EXIT=")
+            XCTAssertTrue(screen.contains("EXIT=\(128 + number)"), "\(name): \(screen)")
+            XCTAssertEqual(try tmux(["display", "-p", "-t", "s", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0", name)
+            XCTAssertEqual(try tmux(["display", "-p", "-t", "s", "#{cursor_flag}"]).trimmingCharacters(in: .whitespacesAndNewlines), "1", name)
+            if number == SIGSEGV {
+                let all = try tmux(["capture-pane", "-p", "-S", "-200", "-t", "s"])
+                XCTAssertTrue(all.contains("Program crashed"), "the crash report shows: \(all)")
+            }
+        }
+    }
+
+    /// The first child process of `pid` (the explorer under the pane's shell).
+    static func child(of pid: Int32) -> Int32? {
+        for _ in 0..<100 {
+            if let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8),
+               let first = text.split(separator: " ").first, let c = Int32(first) { return c }
+            usleep(50_000)
+        }
+        return nil
+    }
+
     /// The layouts (1 one layer, 2 all layers, 3 the methods), the glyph key and the patch cursor,
     /// at 200x60 and 80x24.
     func testLayoutsGlyphsAndPatchCursor() throws {
