@@ -101,7 +101,7 @@ struct Finetune: ParsableCommand {
                 final["test_top1"] = String(format: "%.2f", e.top1)
                 final["test_images"] = String(e.images)
             }
-            final["finetune_settings"] = String(decoding: try JSONEncoder().encode(trainer.settings), as: UTF8.self)
+            final["finetune_settings"] = try stableJSON(trainer.settings)
             try pm.save(to: job.out, metadata: final)
             print("wrote \(job.out)" + (final["test_top1"].map { " (test top-1 \($0)%)" } ?? ""))
         }

@@ -78,7 +78,7 @@ struct Train: ParsableCommand {
                 final["test_top1"] = String(format: "%.2f", e.top1)
                 final["test_images"] = String(e.images)
             }
-            final["train_settings"] = String(decoding: try JSONEncoder().encode(trainer.settings), as: UTF8.self)
+            final["train_settings"] = try stableJSON(trainer.settings)
             try trainer.model.save(to: job.out, metadata: final, replacing: true)
             _ = logFile.write(["event": "done", "out": job.out, "test_top1": final["test_top1"] ?? "n/a"])
             print("wrote \(job.out)" + (final["test_top1"].map { " (test top-1 \($0)%)" } ?? ""))

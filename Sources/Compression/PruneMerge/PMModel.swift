@@ -130,8 +130,8 @@ public final class PMModel: @unchecked Sendable {
             guard let b, let l = b.layout else { return nil }
             return PlannedLayout(block: b.block, group: Self.codes(l.states), centers: l.centers)
         }
-        guard !list.isEmpty, let data = try? JSONEncoder().encode(list) else { return nil }
-        return String(decoding: data, as: UTF8.self)
+        guard !list.isEmpty else { return nil }
+        return try? stableJSON(list)
     }
 
     static func check(_ b: PMBlock, _ c: ViTConfig, source: String) throws {

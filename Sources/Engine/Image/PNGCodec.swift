@@ -175,7 +175,8 @@ public enum PNGCodec {
                              fix: "create it first or choose another path")
         }
 
-        let temp = "\(path).tmp-\(getpid())"
+        AtomicFile.removeAbandonedTemporaries(of: path)
+        let temp = AtomicFile.temporaryPath(for: path)
         var image = png_image()
         image.version = CPNG_IMAGE_VERSION
         image.width = w

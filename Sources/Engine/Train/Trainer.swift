@@ -232,8 +232,8 @@ public final class Trainer {
         for (k, v) in extraMetadata { meta[k] = v }
         meta["format"] = "pt"
         meta["config"] = model.config.metadataJSON
-        meta["train_settings"] = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
-        meta["train_state"] = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        meta["train_settings"] = try stableJSON(settings)
+        meta["train_state"] = try stableJSON(state)
         meta["adamw_step"] = String(optimizers.first?.step ?? 0)
         var w = SafeTensorsWriter(metadata: meta)
         network.addModelTensors(to: &w)
