@@ -79,7 +79,7 @@ struct Compare: ParsableCommand {
             // The shipped fine-tuned files belong to the shipped model: only with it, unless --finetuned says where.
             let ftDir = finetuned ?? (model == nil ? Assets.find("models/fmnist-vit.safetensors").map { ($0 as NSString).deletingLastPathComponent } : nil)
 
-            var entries: [(name: String, model: AnyModel, prune: Double?)] = [("dense", .dense(m), nil)]
+            var entries: [(name: String, model: AnyModel, prune: Double?)] = [("dense", AnyModel(DenseModel(m)), nil)]
             for k in try parsedKeeps() {
                 let tag = String(format: "k%02d", Int((k * 100).rounded()))
                 var finetunedModel: PMModel?
@@ -96,19 +96,14 @@ struct Compare: ParsableCommand {
                 let plan = try PMPlanner.plan(ranks: r, config: c, options: .init(keep: k, prune: pruneRate, blocks: Array(0..<c.depth), grouping: .grid))
                 // Same recovery as the fine-tuned file, so the two rows differ only by fine-tuning.
                 let pm = try PMModel(dense: m, blocks: plan, recovery: finetunedModel?.recovery ?? .update)
-                entries.append(("pm-\(tag)", .pm(pm), pruneRate))
-                if let ft = finetunedModel { entries.append(("pm-\(tag)-finetuned", .pm(ft), pruneRate)) }
-                let target = pm.flopsPerImage
-                let rMax = (c.numPatches) / 2
-                let rBest = try (0...rMax).min { a, b in
-                    abs(try ToMeModel(dense: m, r: a).flopsPerImage - target) < abs(try ToMeModel(dense: m, r: b).flopsPerImage - target)
-                } ?? 0
-                entries.append(("tome-r\(rBest)", .tome(try ToMeModel(dense: m, r: rBest)), nil))
-                let rates = stride(from: 0.05, through: 1.0001, by: 0.01).map { ($0 * 100).rounded() / 100 }
-                let eBest = try rates.min { a, b in
-                    abs(try EViTModel(dense: m, keepRate: a).flopsPerImage - target) < abs(try EViTModel(dense: m, keepRate: b).flopsPerImage - target)
-                } ?? 0.7
-                entries.append((String(format: "evit-%.2f", eBest), .evit(try EViTModel(dense: m, keepRate: eBest)), nil))
+                entries.append(("pm-\(tag)", AnyModel(pm), pruneRate))
+                if let ft = finetunedModel { entries.append(("pm-\(tag)-finetuned", AnyModel(ft), pruneRate)) }
+                // Every other method at its settings nearest this plan's FLOPs (dense has none: its row is first).
+                for method in MethodRegistry.all where method.id != PruneAndMerge.id {
+                    if let matched = try method.matching(flops: pm.flopsPerImage, dense: m, ranks: nil) {
+                        entries.append((matched.name, AnyModel(matched.model), nil))
+                    }
+                }
             }
 
             var rows: [[String: Any]] = []
