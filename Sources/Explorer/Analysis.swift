@@ -52,7 +52,7 @@ public struct Analysis: @unchecked Sendable {
         public var method: ExplorerState.Method
         public var tomeR: Int?, evitBlocks: [Int]?
         public var grouping: PMPlanner.Grouping, recovery: PMRecovery
-        public init(image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource, method: ExplorerState.Method = .pruneMerge,
+        public init(image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource, method: ExplorerState.Method = .first,
                     tomeR: Int? = nil, evitBlocks: [Int]? = nil, grouping: PMPlanner.Grouping = .grid, recovery: PMRecovery = .update) {
             self.image = image; self.keep = keep; self.prune = prune; self.source = source; self.method = method
             self.tomeR = tomeR; self.evitBlocks = evitBlocks; self.grouping = grouping; self.recovery = recovery
@@ -187,44 +187,13 @@ public final class ExplorerEngine: @unchecked Sendable {
                 }
             }
         }
-        let compressed: any CompressedModel, note: String
-        var settings: [(key: String, value: String)] = []
-        switch s.method {
-        case .pruneMerge:
-            if s.scoreSource == .file, let filePlan {
-                compressed = filePlan
-                note = "plan from the PM file (fixed)"
-                settings = [("plan", "from the PM file"), ("recovery", filePlan.recovery.rawValue)]
-            } else {
-                let useRanks: [[Double]]
-                if s.scoreSource == .calibrated, let ranks {
-                    useRanks = ranks
-                    note = "plan from calibrated ranks (static, as the paper)"
-                } else {
-                    useRanks = live.scores.map { $0.map(Double.init) }
-                    note = "plan from this image's live scores (adaptive)"
-                }
-                // `compress` with the same --grouping and --recovery would write this plan.
-                compressed = try PruneAndMerge.model(dense: model, settings: .init(ranks: useRanks, keep: s.keep, prune: s.prune,
-                                                                                   grouping: s.grouping, recovery: s.recovery))
-                settings = s.planSettings
-            }
-        case .tome:
-            let r = s.tomeR ?? Self.tomeR(keep: s.keep, config: c)
-            let tome = try ToMeModel(dense: model, r: r)
-            compressed = tome
-            // ToMe merges at most half of a block's tokens: name the r that actually ran when the cap bit.
-            let merged = tome.merged, perBlock = merged.map(String.init).joined(separator: ",")
-            let capped = merged.contains { $0 < r } ? " (capped at half the tokens: \(perBlock))" : ""
-            note = "ToMe: r = \(r) merged per block" + capped + (s.tomeR == nil ? " (mean tokens ~ keep x all)" : "") + ", proportional attn"
-            settings = [("r", capped.isEmpty ? "\(r)" : "\(r) capped \(perBlock)")] + (s.tomeR == nil ? [("keep", Self.fixed2(s.keep))] : []) + [("prop-attn", "on")]
-        case .evit:
-            let e = try EViTModel(dense: model, keepRate: s.keep, blocks: s.evitBlocks)
-            compressed = e
-            note = "EViT: keeps \(Self.fixed2(s.keep)) of patches at layers \(e.blocks.map { "\($0 + 1)" }.joined(separator: ", ")); the rest fused into one token"
-            // 0-based, as --blocks takes them (layers are numbered from 1 elsewhere in the export).
-            settings = [("keep-rate", Self.fixed2(s.keep)), ("blocks", e.blocks.map(String.init).joined(separator: ","))]
+        let calibrated = s.scoreSource == .calibrated && ranks != nil
+        let scores = ExplorerScores(filePlan: s.scoreSource == .file ? filePlan : nil,
+                                    ranks: calibrated ? ranks ?? [] : live.scores.map { $0.map(Double.init) }, calibrated: calibrated)
+        guard let run = try s.method.method.explorerRun(dense: model, knobs: s.knobs, scores: scores) else {
+            throw EngineError("\(s.method.rawValue) has no explorer view")
         }
+        let compressed = run.model, note = run.note, settings = run.settings
         var errors: [[Float]] = []
         let f = compressed.makePass(batch: 1, recordLayouts: true)
         img.input.withUnsafeBufferPointer { x in
@@ -245,15 +214,6 @@ public final class ExplorerEngine: @unchecked Sendable {
                         gflopsDense: c.flopsPerImage / 1e9, gflopsCompressed: gflops / 1e9,
                         milliseconds: (Clock.now() - t0) * 1000, planNote: note, settings: settings)
     }
-
-    /// ToMe's r for a keep ratio: the mean token count over the blocks, N - r (depth - 1) / 2, is
-    /// keep x N (N patches), so r = 2 (1 - keep) N / (depth - 1), rounded.
-    public static func tomeR(keep: Double, config c: ViTConfig) -> Int {
-        guard c.depth > 1 else { return 0 }
-        return max(0, Int((2 * (1 - keep) * Double(c.numPatches) / Double(c.depth - 1)).rounded()))
-    }
-
-    static func fixed2(_ v: Double) -> String { PatchMap.fixed(v, 2) }
 
     static func top(_ logits: [Float], _ k: Int) -> [(cls: Int, prob: Float)] {
         let m = logits.max() ?? 0

@@ -11,6 +11,7 @@ public enum Dense: CompressionMethod {
     public static let title = "dense"
     public static let summary = "every block on every token, no compression"
     public static let defaultSettings: Settings? = Settings()
+    public static let shownInExplorer = false
 
     public static func model(dense: ViTModel, settings: Settings) throws -> any CompressedModel { DenseModel(dense) }
     public static func settings(matchingFlops flops: Double, dense: ViTModel, ranks: [[Double]]?) throws -> Settings? { nil }

@@ -26,6 +26,23 @@ public enum EViT: CompressionMethod {
         return try nearest(rates.map { Settings(keepRate: $0) }, flops: flops, dense: dense)
     }
 
+    // The explorer: the keep ratio is the keep rate.
+
+    public static let possibleStates: [PatchState] = [.dropped]
+
+    public static func explorerRun(dense: ViTModel, knobs k: ExplorerKnobs, scores: ExplorerScores) throws -> ExplorerRun? {
+        let e = try EViTModel(dense: dense, keepRate: k.keep, blocks: k.evitBlocks)
+        let note = "EViT: keeps \(fixed2(k.keep)) of patches at layers \(e.blocks.map { "\($0 + 1)" }.joined(separator: ", ")); the rest fused into one token"
+        // 0-based, as --blocks takes them (layers are numbered from 1 elsewhere in the export).
+        return ExplorerRun(model: e, note: note, settings: [("keep-rate", fixed2(k.keep)), ("blocks", e.blocks.map(String.init).joined(separator: ","))])
+    }
+
+    public static func panelLines(knobs k: ExplorerKnobs, config: ViTConfig, settings: [(key: String, value: String)]) -> [String] {
+        [String(format: "EViT  keep %.2f  (keep rate)", k.keep)]
+    }
+
+    public static func summaryLine(knobs k: ExplorerKnobs, config: ViTConfig) -> String { String(format: "EViT keep rate %.2f", k.keep) }
+
     public static func label(_ s: Settings) -> String { String(format: "%.2f", s.keepRate) }
 }
 

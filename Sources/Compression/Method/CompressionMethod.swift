@@ -34,6 +34,28 @@ public protocol CompressionMethod {
     /// The settings in a few characters, for row names (`r8` in `tome-r8`).
     static func label(_ settings: Settings) -> String
 
+    // The explorer (`m` cycles through the methods that have `explorerRun`).
+
+    /// Whether `m` and the methods layout show it (dense is every method's reference instead).
+    static var shownInExplorer: Bool { get }
+    /// The method's model for the explorer's knobs on `dense`, or nil when it is not shown there.
+    static func explorerRun(dense: ViTModel, knobs: ExplorerKnobs, scores: ExplorerScores) throws -> ExplorerRun?
+    /// The method and its settings in the panel, one or two lines. `settings` are the last
+    /// analysis's (empty while none), for what the knobs do not say (a file's recovery).
+    static func panelLines(knobs: ExplorerKnobs, config: ViTConfig, settings: [(key: String, value: String)]) -> [String]
+    /// One line naming the method and its settings, over the all-layers view.
+    static func summaryLine(knobs: ExplorerKnobs, config: ViTConfig) -> String
+    /// The name in the panel's prediction row, at most 7 characters.
+    static var shortTitle: String { get }
+    /// Whether the method plans from scores: the prune keys, the plan source and grouping and
+    /// recovery are for it (Prune and Merge).
+    static var plansFromScores: Bool { get }
+    /// The patch states the method can give, for the legend.
+    static var possibleStates: [PatchState] { get }
+    /// The settings the knobs alone give, as the export header names them (for an analysis made
+    /// without the method's run).
+    static func knobSettings(_ knobs: ExplorerKnobs, config: ViTConfig) -> [(key: String, value: String)]
+
     /// Whether a model file is this method's own (Prune and Merge: it holds merge matrices) rather
     /// than a dense model the method is applied to.
     static func ownsFile(_ file: SafeTensorsFile) -> Bool
@@ -59,6 +81,14 @@ extension CompressionMethod {
     }
 
     public static var kind: String { id }
+    public static var shownInExplorer: Bool { true }
+    public static func knobSettings(_ knobs: ExplorerKnobs, config: ViTConfig) -> [(key: String, value: String)] { [] }
+    public static var shortTitle: String { title }
+    public static var plansFromScores: Bool { false }
+    public static var possibleStates: [PatchState] { [] }
+    public static func explorerRun(dense: ViTModel, knobs: ExplorerKnobs, scores: ExplorerScores) throws -> ExplorerRun? { nil }
+    public static func panelLines(knobs: ExplorerKnobs, config: ViTConfig, settings: [(key: String, value: String)]) -> [String] { [title] }
+    public static func summaryLine(knobs: ExplorerKnobs, config: ViTConfig) -> String { title }
     public static var defaultSettings: Settings? { nil }
 
     /// `defaultSettings`, or this method's own files when it has none.

@@ -37,6 +37,48 @@ public enum PruneAndMerge: CompressionMethod {
 
     public static func label(_ s: Settings) -> String { String(format: "k%02d", Int((s.keep * 100).rounded())) }
 
+    // The explorer: keep and prune, the plan source, grouping and recovery are all Prune and Merge's.
+
+    public static let shortTitle = "PM"
+    public static let plansFromScores = true
+    public static let possibleStates: [PatchState] = [.center(group: 0), .merged(group: 0, weight: 1), .pruned, .unassigned]
+
+    public static func explorerRun(dense: ViTModel, knobs k: ExplorerKnobs, scores: ExplorerScores) throws -> ExplorerRun? {
+        if k.planFromFile, let file = scores.filePlan {
+            return ExplorerRun(model: file, note: "plan from the PM file (fixed)",
+                               settings: [("plan", "from the PM file"), ("recovery", file.recovery.rawValue)])
+        }
+        let note = scores.calibrated ? "plan from calibrated ranks (static, as the paper)" : "plan from this image's live scores (adaptive)"
+        // `compress` with the same --grouping and --recovery would write this plan.
+        let m = try model(dense: dense, settings: .init(ranks: scores.ranks, keep: k.keep, prune: k.prune, grouping: k.grouping, recovery: k.recovery))
+        return ExplorerRun(model: m, note: note, settings: planSettings(k))
+    }
+
+    /// The settings of a plan made from scores, as the analysis and the exports name them.
+    public static func planSettings(_ k: ExplorerKnobs) -> [(key: String, value: String)] {
+        [("keep", fixed2(k.keep)), ("prune", fixed2(k.prune)), ("grouping", k.grouping.rawValue),
+         ("recovery", k.recovery.rawValue), ("scores", k.planSource)]
+    }
+
+    public static func knobSettings(_ k: ExplorerKnobs, config: ViTConfig) -> [(key: String, value: String)] {
+        k.planFromFile ? [("plan", "from the PM file")] : planSettings(k)
+    }
+
+    public static func panelLines(knobs k: ExplorerKnobs, config: ViTConfig, settings: [(key: String, value: String)]) -> [String] {
+        if k.planFromFile {
+            // The file's recovery is the file's: the analysis read it.
+            let recovery = settings.first { $0.key == "recovery" }?.value
+            return ["PM plan: from the file" + (recovery.map { "  recovery \($0)" } ?? "")]
+        }
+        return [String(format: "PM keep %.2f prune %.2f  plan: ", k.keep, k.prune) + k.planSource,
+                "   grouping \(k.grouping.rawValue)  recovery \(k.recovery.rawValue)"]
+    }
+
+    public static func summaryLine(knobs k: ExplorerKnobs, config: ViTConfig) -> String {
+        k.planFromFile ? "Prune and Merge, the PM file's plan"
+            : String(format: "Prune and Merge keep %.2f prune %.2f, plan: %@", k.keep, k.prune, k.planSource)
+    }
+
     public static func ownsFile(_ file: SafeTensorsFile) -> Bool { file.names.contains(where: PMModel.isPMTensor) }
 
     public static func load(path: String, heads: Int?, ignoring: @escaping (String) -> Bool) throws -> any CompressedModel {
