@@ -106,7 +106,7 @@ struct Compare: ParsableCommand {
                 }
             }
 
-            var rows: [[String: Any]] = []
+            var rows: [CompareRow] = []
             var denseB32 = 0.0
             let probeIdx = Array(0..<min(probeImages, test?.count ?? 0))
             var skippedNote: String?
@@ -115,47 +115,42 @@ struct Compare: ParsableCommand {
             let speeds = bestSpeeds(entries.map(\.model), seconds: seconds, rounds: rounds, threads: threads)
             for (k, (name, any, pmPrune)) in entries.enumerated() {
                 if !json { printError("measuring \(name)...") }
-                var row: [String: Any] = ["method": name, "gflops_per_image": round3(any.flopsPerImage / 1e9),
-                                          "gflops_official": round3(any.officialFlops / 1e9)]
-                if let pmPrune { row["prune"] = pmPrune }
+                var row = CompareRow(method: name, gflops: round3(any.flopsPerImage / 1e9), gflopsOfficial: round3(any.officialFlops / 1e9),
+                                     prune: pmPrune)
                 if let test {
                     let e = evaluate(any, on: test, limit: limit ?? test.count, threads: threads)
-                    row["top1"] = round2(e.top1)
+                    row.top1 = round2(e.top1)
                     scored = e.images
                 } else if let folder {
                     let (e, stream) = try evaluate(any, on: folder, batch: 100, threads: threads, strict: strict)
                     guard e.images > 0 else { throw EngineError("\(data): none of the \(folder.count) images could be read") }
-                    row["top1"] = round2(e.top1)
+                    row.top1 = round2(e.top1)
                     scored = e.images
                     skippedNote = stream.skippedSummary
                 }
-                row["images_per_s_b1"] = round2(speeds[k].b1)
-                row["images_per_s_b32"] = round2(speeds[k].b32)
+                row.imagesPerSecondB1 = round2(speeds[k].b1)
+                row.imagesPerSecondB32 = round2(speeds[k].b32)
                 // Features through the model's own final norm (a fine-tuned file trains it), as `probe` reads them.
                 if let p, let test {
                     let conf = try ProbeRun.evaluate(p, any.runner(batch: 50), model: any.vit, data: test, indices: probeIdx, workers: threads)
-                    row["probe_miou"] = round2(conf.miou)
-                } else {
-                    row["probe_miou"] = NSNull()
+                    row.probeMIoU = round2(conf.miou)
                 }
-                let b32 = row["images_per_s_b32"] as? Double ?? 0
-                if name == "dense" { denseB32 = b32 }
-                row["speedup_b32"] = round2(b32 / max(denseB32, 1e-9))
-                row["flops_ratio"] = round2(c.flopsPerImage / any.flopsPerImage)
+                if any.isDense { denseB32 = row.imagesPerSecondB32 }
+                row.speedupB32 = round2(row.imagesPerSecondB32 / max(denseB32, 1e-9))
+                row.flopsRatio = round2(c.flopsPerImage / any.flopsPerImage)
                 rows.append(row)
             }
             if let skippedNote { printError(skippedNote) }
-            if let jsonOut { try AtomicFile.write(Array((try jsonLine(rows) + "\n").utf8), to: jsonOut) }
+            let objects = rows.map(\.json)
+            if let jsonOut { try AtomicFile.write(Array((try jsonLine(objects) + "\n").utf8), to: jsonOut) }
             if json {
-                print(try jsonLine(rows))
+                print(try jsonLine(objects))
                 return
             }
             let what = folder.map { $0.isLabelled ? "images of \($0.root)" : "images of \($0.root), agreement with dense" } ?? "test images"
             print("| method | top-1 % (\(scored) \(what)) | GFLOPs (official GMACs) | images/s b1 | images/s b32 | speed-up b32 (FLOPs ratio) | probe mIoU % |")
             print("|---|---|---|---|---|---|---|")
-            for r in rows {
-                print("| \(r["method"] ?? "") | \(r["top1"] ?? "") | \(r["gflops_per_image"] ?? "") (\(r["gflops_official"] ?? "")) | \(r["images_per_s_b1"] ?? "") | \(r["images_per_s_b32"] ?? "") | \(r["speedup_b32"] ?? "") (\(r["flops_ratio"] ?? "")) | \((r["probe_miou"] as? Double).map { String($0) } ?? "-") |")
-            }
+            for r in rows { print(r.markdown) }
         }
     }
 }
