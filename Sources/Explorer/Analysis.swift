@@ -52,7 +52,7 @@ public struct Analysis: @unchecked Sendable {
         public var method: ExplorerState.Method
         public var tomeR: Int?, evitBlocks: [Int]?
         public var grouping: PMPlanner.Grouping, recovery: PMRecovery
-        public init(image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource, method: ExplorerState.Method = .pruneMerge,
+        public init(image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource, method: ExplorerState.Method = .first,
                     tomeR: Int? = nil, evitBlocks: [Int]? = nil, grouping: PMPlanner.Grouping = .grid, recovery: PMRecovery = .update) {
             self.image = image; self.keep = keep; self.prune = prune; self.source = source; self.method = method
             self.tomeR = tomeR; self.evitBlocks = evitBlocks; self.grouping = grouping; self.recovery = recovery
@@ -187,104 +187,33 @@ public final class ExplorerEngine: @unchecked Sendable {
                 }
             }
         }
-        var errors: [[Float]] = []
-        let layers: [Analysis.Layer], logits: [Float], gflops: Double, note: String
-        var settings: [(key: String, value: String)] = []
-        switch s.method {
-        case .pruneMerge:
-            let pm: PMModel
-            if s.scoreSource == .file, let filePlan {
-                pm = filePlan
-                note = "plan from the PM file (fixed)"
-                settings = [("plan", "from the PM file"), ("recovery", pm.recovery.rawValue)]
-            } else {
-                let useRanks: [[Double]]
-                if s.scoreSource == .calibrated, let ranks {
-                    useRanks = ranks
-                    note = "plan from calibrated ranks (static, as the paper)"
-                } else {
-                    useRanks = live.scores.map { $0.map(Double.init) }
-                    note = "plan from this image's live scores (adaptive)"
-                }
-                let plan = try PMPlanner.plan(ranks: useRanks, config: c,
-                                              options: .init(keep: s.keep, prune: s.prune, blocks: Array(0..<c.depth), grouping: s.grouping))
-                // `compress` with the same --grouping and --recovery would write this plan.
-                pm = try PMModel(dense: model, blocks: plan, recovery: s.recovery)
-                settings = s.planSettings
-            }
-            let f = PMForward(model: pm, batch: 1)
-            img.input.withUnsafeBufferPointer { x in
-                f.forward(images: x.baseAddress!, batch: 1, workers: workers) { l, out in errors.append(restoreError(l, out)) }
-            }
-            passes.compressed += 1
-            logits = f.logits(batch: 1)
-            layers = (0..<c.depth).map { l in
-                let b = pm.blocks[l]
-                let run = b?.channels ?? n
-                let g = c.blockFlops(tokens: run) + (b.map(pm.mergeRecoverFlops) ?? 0)
-                return Analysis.Layer(tokensIn: n, tokensRun: run, tokensOut: n, gflops: g / 1e9, states: b?.layout?.states,
-                                      restoreError: errors[l], liveScores: live.scores[l])
-            }
-            gflops = pm.flopsPerImage
-        case .tome, .evit:
-            let any: AnyModel
-            if s.method == .tome {
-                let r = s.tomeR ?? Self.tomeR(keep: s.keep, config: c)
-                let tome = try ToMeModel(dense: model, r: r)
-                any = .tome(tome)
-                // ToMe merges at most half of a block's tokens: name the r that actually ran when the cap bit.
-                let merged = tome.merged, perBlock = merged.map(String.init).joined(separator: ",")
-                let capped = merged.contains { $0 < r } ? " (capped at half the tokens: \(perBlock))" : ""
-                note = "ToMe: r = \(r) merged per block" + capped + (s.tomeR == nil ? " (mean tokens ~ keep x all)" : "") + ", proportional attn"
-                settings = [("r", capped.isEmpty ? "\(r)" : "\(r) capped \(perBlock)")] + (s.tomeR == nil ? [("keep", Self.fixed2(s.keep))] : []) + [("prop-attn", "on")]
-            } else {
-                let e = try EViTModel(dense: model, keepRate: s.keep, blocks: s.evitBlocks)
-                any = .evit(e)
-                note = "EViT: keeps \(Self.fixed2(s.keep)) of patches at layers \(e.blocks.map { "\($0 + 1)" }.joined(separator: ", ")); the rest fused into one token"
-                // 0-based, as --blocks takes them (layers are numbered from 1 elsewhere in the export).
-                settings = [("keep-rate", Self.fixed2(s.keep)), ("blocks", e.blocks.map(String.init).joined(separator: ","))]
-            }
-            guard let f = any.reducedForward(batch: 1, recordLayouts: true) else {
-                throw EngineError("internal: \(any.method) is not a per-image reduction method")
-            }
-            img.input.withUnsafeBufferPointer { x in
-                f.forward(images: x.baseAddress!, batch: 1, workers: workers) { l, grid in errors.append(restoreError(l, grid)) }
-            }
-            passes.compressed += 1
-            logits = f.logits(batch: 1)
-            let counts = f.tokenCounts
-            layers = (0..<c.depth).map { l in
-                let lay = f.layouts[l][0]
-                let changed = lay.tokensOut < n
-                let t = counts[l].attention, u = counts[l].mlp
-                // The method's own work in this block, as its model's total counts it.
-                var extra = 0.0
-                switch any {
-                case .tome: extra = u < t ? ToMeModel.similarityFlops(tokens: t, headDim: c.headDim) : 0
-                case .evit(let e): extra = e.reducing[l] ? 2 * Double(t - pre - (u - pre - 1)) * Double(d) : 0
-                default: break
-                }
-                let g = c.attentionFlops(tokens: t) + c.mlpFlops(tokens: u) + extra
-                return Analysis.Layer(tokensIn: counts[l].attention, tokensRun: counts[l].attention, tokensOut: counts[l].mlp,
-                                      gflops: g / 1e9, states: changed ? lay.states : nil, restoreError: errors[l],
-                                      liveScores: live.scores[l])
-            }
-            gflops = any.flopsPerImage
+        let calibrated = s.scoreSource == .calibrated && ranks != nil
+        let scores = ExplorerScores(filePlan: s.scoreSource == .file ? filePlan : nil,
+                                    ranks: calibrated ? ranks ?? [] : live.scores.map { $0.map(Double.init) }, calibrated: calibrated)
+        guard let run = try s.method.method.explorerRun(dense: model, knobs: s.knobs, scores: scores) else {
+            throw EngineError("\(s.method.rawValue) has no explorer view")
         }
+        let compressed = run.model, note = run.note, settings = run.settings
+        var errors: [[Float]] = []
+        let f = compressed.makePass(batch: 1, recordLayouts: true)
+        img.input.withUnsafeBufferPointer { x in
+            guard let base = x.baseAddress else { return }
+            f.forward(images: base, batch: 1, workers: workers) { l, grid in errors.append(restoreError(l, grid)) }
+        }
+        passes.compressed += 1
+        let logits = f.logitsArray(batch: 1, classes: c.numClasses)
+        let counts = compressed.tokenCounts, blockFlops = compressed.blockFlops, restores = compressed.restoresGrid
+        let layers = (0..<c.depth).map { l in
+            Analysis.Layer(tokensIn: restores ? n : counts[l].attention, tokensRun: counts[l].attention,
+                           tokensOut: restores ? n : counts[l].mlp, gflops: blockFlops[l] / 1e9,
+                           states: f.patchStates(layer: l, image: 0), restoreError: errors[l], liveScores: live.scores[l])
+        }
+        let gflops = compressed.flopsPerImage
         return Analysis(key: .init(s), layers: layers,
                         denseTop: Self.top(ref.denseLogits, 3), compressedTop: Self.top(logits, 3),
                         gflopsDense: c.flopsPerImage / 1e9, gflopsCompressed: gflops / 1e9,
                         milliseconds: (Clock.now() - t0) * 1000, planNote: note, settings: settings)
     }
-
-    /// ToMe's r for a keep ratio: the mean token count over the blocks, N - r (depth - 1) / 2, is
-    /// keep x N (N patches), so r = 2 (1 - keep) N / (depth - 1), rounded.
-    public static func tomeR(keep: Double, config c: ViTConfig) -> Int {
-        guard c.depth > 1 else { return 0 }
-        return max(0, Int((2 * (1 - keep) * Double(c.numPatches) / Double(c.depth - 1)).rounded()))
-    }
-
-    static func fixed2(_ v: Double) -> String { PatchMap.fixed(v, 2) }
 
     static func top(_ logits: [Float], _ k: Int) -> [(cls: Int, prob: Float)] {
         let m = logits.max() ?? 0

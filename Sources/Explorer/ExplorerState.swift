@@ -27,13 +27,8 @@ public struct ExplorerState: Equatable, Sendable {
         /// The plan stored in a Prune and Merge file (`--pm`), possibly fine-tuned: fixed.
         case file
     }
-    public enum Method: String, CaseIterable, Sendable {
-        case pruneMerge = "Prune and Merge"
-        /// ToMe (training-free): keep sets r so the mean token count over the blocks is about keep x tokens.
-        case tome = "ToMe"
-        /// EViT (training-free): keep is its keep rate at blocks 3, 6, 9 (depth quarters).
-        case evit = "EViT"
-    }
+    /// The methods `m` cycles through: the registry's (`ExplorerMethod`).
+    public typealias Method = ExplorerMethod
 
     public var layer = 0
     public var keep = 0.7
@@ -42,7 +37,7 @@ public struct ExplorerState: Equatable, Sendable {
     public var layout: Layout = .layer
     public var glyphs: Glyphs = .auto
     public var scoreSource: ScoreSource = .calibrated
-    public var method: Method = .pruneMerge
+    public var method: Method = .first
     /// How Prune and Merge plans made from scores group their kept tokens (`g` toggles): `grid` keeps
     /// groups inside a grid row, `official` reproduces the official code, its row quirk included.
     public var grouping: PMPlanner.Grouping = .grid
@@ -135,11 +130,11 @@ public struct ExplorerState: Equatable, Sendable {
         case .right, .char("l"): if layer < depth - 1 { layer += 1 }; return [.redraw]
         case .home: layer = 0; return [.redraw]
         case .end: layer = depth - 1; return [.redraw]
-        case .char("]") where method != .pruneMerge, .char("[") where method != .pruneMerge:
-            status = "the prune rate is Prune and Merge's; \(method.rawValue) follows the keep ratio (up/down)"
+        case .char("]") where !plans, .char("[") where !plans:
+            status = "the prune rate is \(Self.plannerTitle)'s; \(method.rawValue) follows the keep ratio (up/down)"
             return [.redraw]
         case .up, .char("k"), .down, .char("j"), .char("]"), .char("["):
-            if scoreSource == .file && method == .pruneMerge {
+            if scoreSource == .file && plans {
                 status = "the PM file fixes this plan; s: plan from scores, where keep and prune apply"
                 return [.redraw]
             }
@@ -173,7 +168,7 @@ public struct ExplorerState: Equatable, Sendable {
                 return [.redraw]
             }
             scoreSource = all[((all.firstIndex(of: scoreSource) ?? 0) + 1) % all.count]
-            if method != .pruneMerge { status = "plan source \(scoreSource.rawValue): used by Prune and Merge (m switches method)" }
+            if !plans { status = "plan source \(scoreSource.rawValue): used by \(Self.plannerTitle) (m switches method)" }
             return [.recompute]
         case .char("m"):
             let all = Method.allCases
@@ -198,7 +193,7 @@ public struct ExplorerState: Equatable, Sendable {
         case .shiftUp, .char("K"): return moveCursor(dx: 0, dy: -1)
         case .shiftDown, .char("J"): return moveCursor(dx: 0, dy: 1)
         case .char("r"):
-            layer = 0; keep = initial.keep; prune = initial.prune; grouping = initial.grouping; recovery = initial.recovery; view = .states; method = .pruneMerge; selectedPatch = nil
+            layer = 0; keep = initial.keep; prune = initial.prune; grouping = initial.grouping; recovery = initial.recovery; view = .states; method = .first; selectedPatch = nil
             layout = .layer; glyphs = .auto
             scoreSource = Self.firstSource(hasFilePlan, hasCalibratedRanks)
             status = "reset"
@@ -224,18 +219,25 @@ public struct ExplorerState: Equatable, Sendable {
         return [.redraw]
     }
 
-    /// The Prune and Merge settings of a plan made from scores, as the analysis and the exports name them.
-    public var planSettings: [(key: String, value: String)] {
-        [("keep", PatchMap.fixed(keep, 2)), ("prune", PatchMap.fixed(prune, 2)), ("grouping", grouping.rawValue),
-         ("recovery", recovery.rawValue), ("scores", scoreSource.rawValue)]
+    /// Whether the method on screen plans from scores (the prune, plan-source, grouping and
+    /// recovery keys are for it).
+    var plans: Bool { method.method.plansFromScores }
+
+    /// The planning method's name, for messages about its keys.
+    static var plannerTitle: String { Method.planner?.rawValue ?? "the plan" }
+
+    /// What the keys have set, as the methods read it.
+    public var knobs: ExplorerKnobs {
+        ExplorerKnobs(keep: keep, prune: prune, grouping: grouping, recovery: recovery, planSource: scoreSource.rawValue,
+                      planFromFile: scoreSource == .file, tomeR: tomeR, evitBlocks: evitBlocks)
     }
 
     /// `g` (grouping) and `u` (recovery): they shape plans made from scores. A PM file's plan has its
     /// own, and ToMe and EViT have neither.
     mutating func togglePlanMode(_ key: Key) -> [Effect] {
         let what = key == .char("g") ? "grouping" : "recovery"
-        guard method == .pruneMerge else {
-            status = "\(what) is Prune and Merge's (m switches method)"
+        guard plans else {
+            status = "\(what) is \(Self.plannerTitle)'s (m switches method)"
             return [.redraw]
         }
         guard scoreSource != .file else {
@@ -273,7 +275,7 @@ public struct ExplorerState: Equatable, Sendable {
     }
 
     /// The key help, in the order the overlay and the footer show it.
-    public static let keyHelp: [(keys: String, what: String)] = [
+    public static var keyHelp: [(keys: String, what: String)] { [
         ("←/→ h/l", "previous / next layer (Home/End: first/last)"),
         ("↑/↓ k/j", "keep ratio +/- 0.05"),
         ("[ ]", "prune rate +/- 0.05"),
@@ -281,7 +283,7 @@ public struct ExplorerState: Equatable, Sendable {
         ("1 2 3", "layout: one layer / all layers / methods side by side"),
         ("s", "plan source: PM file / calibrated ranks / this image (live)"),
         ("g u", "grouping grid / official, recovery update / official"),
-        ("m", "method: Prune and Merge, ToMe, EViT (same keep ratio)"),
+        ("m", "method: " + Method.allCases.map(\.rawValue).joined(separator: ", ") + " (same keep ratio)"),
         ("n p", "next / previous image"),
         ("e", "export the patch maps of all layers as text"),
         ("r", "reset"),
@@ -289,5 +291,5 @@ public struct ExplorerState: Equatable, Sendable {
         ("t", "state glyphs over the picture: auto, on, off"),
         ("?", "this help (Esc or ? closes it)"),
         ("q", "quit    Ctrl-L: redraw"),
-    ]
+    ] }
 }

@@ -38,7 +38,7 @@ extension Renderer {
         if let a {
             line(String(format: "GFLOPs %.3f dense -> %.3f  %.0f ms", a.gflopsDense, a.gflopsCompressed, a.milliseconds))
             line("dense: " + top(a.denseTop))
-            line((s.method == .pruneMerge ? "PM" : s.method.rawValue).padding(toLength: 7, withPad: " ", startingAt: 0) + top(a.compressedTop))
+            line(s.method.method.shortTitle.padding(toLength: 7, withPad: " ", startingAt: 0) + top(a.compressedTop))
         } else {
             line("computing..."); line(""); line("")
         }
@@ -82,16 +82,7 @@ extension Renderer {
 
     /// The method and its settings, one or two lines.
     func settingsLines(_ s: ExplorerState, _ a: Analysis?) -> [String] {
-        switch s.method {
-        case .pruneMerge where s.scoreSource == .file:
-            let recovery = a?.settings.first { $0.key == "recovery" }?.value
-            return ["PM plan: from the file" + (recovery.map { "  recovery \($0)" } ?? "")]
-        case .pruneMerge:
-            return [String(format: "PM keep %.2f prune %.2f  plan: ", s.keep, s.prune) + s.scoreSource.rawValue,
-                    "   grouping \(s.grouping.rawValue)  recovery \(s.recovery.rawValue)"]
-        case .tome: return [String(format: "ToMe  keep %.2f  (r %d per block)", s.keep, s.tomeR ?? ExplorerEngine.tomeR(keep: s.keep, config: config))]
-        case .evit: return [String(format: "EViT  keep %.2f  (keep rate)", s.keep)]
-        }
+        s.method.method.panelLines(knobs: s.knobs, config: config, settings: a?.settings ?? [])
     }
 
     func top(_ t: [(cls: Int, prob: Float)]) -> String {
@@ -138,13 +129,13 @@ extension Renderer {
         case .states, .groups:
             let own = LegendItem(swatch: nil, glyph: "#", text: options.color.drawsPicture ? "plain: own token" : "own token")
             let group = [LegendItem(swatch: member, glyph: "a", text: "merged group"), LegendItem(swatch: center, glyph: "A", text: "its center")]
+            // Each entry where a method shown can give that state.
+            let possible = methods.flatMap { $0.method.possibleStates }
             var second: [LegendItem] = []
-            if methods.contains(.pruneMerge) {
-                second += [LegendItem(swatch: shade([.pruned]), glyph: ".", text: "pruned (skips)"),
-                           LegendItem(swatch: shade([.unassigned]), glyph: ":", text: "no center (skips)")]
-            }
-            if methods.contains(.evit) { second.append(LegendItem(swatch: shade([.dropped]), glyph: "-", text: "dropped (fused)")) }
-            let first = methods.contains(.pruneMerge) || methods.contains(.tome) ? group + [own] : [own]
+            if possible.contains(.pruned) { second.append(LegendItem(swatch: shade([.pruned]), glyph: ".", text: "pruned (skips)")) }
+            if possible.contains(.unassigned) { second.append(LegendItem(swatch: shade([.unassigned]), glyph: ":", text: "no center (skips)")) }
+            if possible.contains(.dropped) { second.append(LegendItem(swatch: shade([.dropped]), glyph: "-", text: "dropped (fused)")) }
+            let first = possible.contains { $0.group != nil } ? group + [own] : [own]
             return second.isEmpty ? [first] : [first, second]
         }
     }

@@ -66,13 +66,7 @@ extension Renderer {
 
     /// One line naming the method and its settings, and the GFLOPs it gives.
     func methodSummary(_ s: ExplorerState, _ a: Analysis?) -> String {
-        let name: String
-        switch s.method {
-        case .pruneMerge where s.scoreSource == .file: name = "Prune and Merge, the PM file's plan"
-        case .pruneMerge: name = String(format: "Prune and Merge keep %.2f prune %.2f, plan: %@", s.keep, s.prune, s.scoreSource.rawValue)
-        case .tome: name = String(format: "ToMe keep %.2f (r %d)", s.keep, s.tomeR ?? ExplorerEngine.tomeR(keep: s.keep, config: config))
-        case .evit: name = String(format: "EViT keep rate %.2f", s.keep)
-        }
+        let name = s.method.method.summaryLine(knobs: s.knobs, config: config)
         return name + (a.map { String(format: "   GFLOPs %.3f -> %.3f", $0.gflopsDense, $0.gflopsCompressed) } ?? "")
     }
 

@@ -61,14 +61,14 @@ struct Bench: ParsableCommand {
             let packed = work != .train && !plainWeights
             if packed { m.packWeights(forBackward: work == .scores) }
             let result: BenchRunner.Result
-            switch (any, work) {
-            case (.pm, .forward), (.tome, .forward), (.evit, .forward):
+            switch (any.isDense, work) {
+            case (false, .forward):
                 let runner = any.runner(batch: batch)
                 let input = BenchRunner.randomInput(count: batch * c.channels * c.imageSize * c.imageSize)
                 result = input.withUnsafeBufferPointer { x in
                     BenchRunner.measure(batch: batch, seconds: seconds) { runner.forward(images: x.baseAddress!, batch: batch, workers: threads) }
                 }
-            case (.pm, _), (.tome, _), (.evit, _):
+            case (false, _):
                 throw EngineError("--backward and --train time dense models; give the dense model file (without --method)")
             default:
                 result = BenchRunner.run(work, model: m, batch: batch, threads: threads, seconds: seconds)
@@ -93,7 +93,7 @@ struct Bench: ParsableCommand {
                 print(String(format: "speed      %.2f images/s   %.3f ms/batch (best %.3f)   %d runs", result.imagesPerSecond, result.msPerBatch, result.bestMs, result.runs))
                 print(String(format: "compute    %.3f GFLOPs/image (", gflops) + any.kind +
                       String(format: "; dense %.3f; official formula %.3f GMACs)   %.1f GFLOP/s", c.flopsPerImage / 1e9, official, gflops * result.imagesPerSecond))
-                if any.method != "dense" { print("tokens     after each block: " + any.tokenCounts.map { String($0.mlp) }.joined(separator: " ")) }
+                if !any.isDense { print("tokens     after each block: " + any.tokenCounts.map { String($0.mlp) }.joined(separator: " ")) }
             }
         }
     }

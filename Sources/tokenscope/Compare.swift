@@ -79,7 +79,7 @@ struct Compare: ParsableCommand {
             // The shipped fine-tuned files belong to the shipped model: only with it, unless --finetuned says where.
             let ftDir = finetuned ?? (model == nil ? Assets.find("models/fmnist-vit.safetensors").map { ($0 as NSString).deletingLastPathComponent } : nil)
 
-            var entries: [(name: String, model: AnyModel, prune: Double?)] = [("dense", .dense(m), nil)]
+            var entries: [(name: String, model: AnyModel, prune: Double?)] = [("dense", AnyModel(DenseModel(m)), nil)]
             for k in try parsedKeeps() {
                 let tag = String(format: "k%02d", Int((k * 100).rounded()))
                 var finetunedModel: PMModel?
@@ -96,22 +96,17 @@ struct Compare: ParsableCommand {
                 let plan = try PMPlanner.plan(ranks: r, config: c, options: .init(keep: k, prune: pruneRate, blocks: Array(0..<c.depth), grouping: .grid))
                 // Same recovery as the fine-tuned file, so the two rows differ only by fine-tuning.
                 let pm = try PMModel(dense: m, blocks: plan, recovery: finetunedModel?.recovery ?? .update)
-                entries.append(("pm-\(tag)", .pm(pm), pruneRate))
-                if let ft = finetunedModel { entries.append(("pm-\(tag)-finetuned", .pm(ft), pruneRate)) }
-                let target = pm.flopsPerImage
-                let rMax = (c.numPatches) / 2
-                let rBest = try (0...rMax).min { a, b in
-                    abs(try ToMeModel(dense: m, r: a).flopsPerImage - target) < abs(try ToMeModel(dense: m, r: b).flopsPerImage - target)
-                } ?? 0
-                entries.append(("tome-r\(rBest)", .tome(try ToMeModel(dense: m, r: rBest)), nil))
-                let rates = stride(from: 0.05, through: 1.0001, by: 0.01).map { ($0 * 100).rounded() / 100 }
-                let eBest = try rates.min { a, b in
-                    abs(try EViTModel(dense: m, keepRate: a).flopsPerImage - target) < abs(try EViTModel(dense: m, keepRate: b).flopsPerImage - target)
-                } ?? 0.7
-                entries.append((String(format: "evit-%.2f", eBest), .evit(try EViTModel(dense: m, keepRate: eBest)), nil))
+                entries.append(("pm-\(tag)", AnyModel(pm), pruneRate))
+                if let ft = finetunedModel { entries.append(("pm-\(tag)-finetuned", AnyModel(ft), pruneRate)) }
+                // Every other method at its settings nearest this plan's FLOPs (dense has none: its row is first).
+                for method in MethodRegistry.all where method.id != PruneAndMerge.id {
+                    if let matched = try method.matching(flops: pm.flopsPerImage, dense: m, ranks: nil) {
+                        entries.append((matched.name, AnyModel(matched.model), nil))
+                    }
+                }
             }
 
-            var rows: [[String: Any]] = []
+            var rows: [CompareRow] = []
             var denseB32 = 0.0
             let probeIdx = Array(0..<min(probeImages, test?.count ?? 0))
             var skippedNote: String?
@@ -120,47 +115,42 @@ struct Compare: ParsableCommand {
             let speeds = bestSpeeds(entries.map(\.model), seconds: seconds, rounds: rounds, threads: threads)
             for (k, (name, any, pmPrune)) in entries.enumerated() {
                 if !json { printError("measuring \(name)...") }
-                var row: [String: Any] = ["method": name, "gflops_per_image": round3(any.flopsPerImage / 1e9),
-                                          "gflops_official": round3(any.officialFlops / 1e9)]
-                if let pmPrune { row["prune"] = pmPrune }
+                var row = CompareRow(method: name, gflops: round3(any.flopsPerImage / 1e9), gflopsOfficial: round3(any.officialFlops / 1e9),
+                                     prune: pmPrune)
                 if let test {
                     let e = evaluate(any, on: test, limit: limit ?? test.count, threads: threads)
-                    row["top1"] = round2(e.top1)
+                    row.top1 = round2(e.top1)
                     scored = e.images
                 } else if let folder {
                     let (e, stream) = try evaluate(any, on: folder, batch: 100, threads: threads, strict: strict)
                     guard e.images > 0 else { throw EngineError("\(data): none of the \(folder.count) images could be read") }
-                    row["top1"] = round2(e.top1)
+                    row.top1 = round2(e.top1)
                     scored = e.images
                     skippedNote = stream.skippedSummary
                 }
-                row["images_per_s_b1"] = round2(speeds[k].b1)
-                row["images_per_s_b32"] = round2(speeds[k].b32)
+                row.imagesPerSecondB1 = round2(speeds[k].b1)
+                row.imagesPerSecondB32 = round2(speeds[k].b32)
                 // Features through the model's own final norm (a fine-tuned file trains it), as `probe` reads them.
                 if let p, let test {
                     let conf = try ProbeRun.evaluate(p, any.runner(batch: 50), model: any.vit, data: test, indices: probeIdx, workers: threads)
-                    row["probe_miou"] = round2(conf.miou)
-                } else {
-                    row["probe_miou"] = NSNull()
+                    row.probeMIoU = round2(conf.miou)
                 }
-                let b32 = row["images_per_s_b32"] as? Double ?? 0
-                if name == "dense" { denseB32 = b32 }
-                row["speedup_b32"] = round2(b32 / max(denseB32, 1e-9))
-                row["flops_ratio"] = round2(c.flopsPerImage / any.flopsPerImage)
+                if any.isDense { denseB32 = row.imagesPerSecondB32 }
+                row.speedupB32 = round2(row.imagesPerSecondB32 / max(denseB32, 1e-9))
+                row.flopsRatio = round2(c.flopsPerImage / any.flopsPerImage)
                 rows.append(row)
             }
             if let skippedNote { printError(skippedNote) }
-            if let jsonOut { try AtomicFile.write(Array((try jsonLine(rows) + "\n").utf8), to: jsonOut) }
+            let objects = rows.map(\.json)
+            if let jsonOut { try AtomicFile.write(Array((try jsonLine(objects) + "\n").utf8), to: jsonOut) }
             if json {
-                print(try jsonLine(rows))
+                print(try jsonLine(objects))
                 return
             }
             let what = folder.map { $0.isLabelled ? "images of \($0.root)" : "images of \($0.root), agreement with dense" } ?? "test images"
             print("| method | top-1 % (\(scored) \(what)) | GFLOPs (official GMACs) | images/s b1 | images/s b32 | speed-up b32 (FLOPs ratio) | probe mIoU % |")
             print("|---|---|---|---|---|---|---|")
-            for r in rows {
-                print("| \(r["method"] ?? "") | \(r["top1"] ?? "") | \(r["gflops_per_image"] ?? "") (\(r["gflops_official"] ?? "")) | \(r["images_per_s_b1"] ?? "") | \(r["images_per_s_b32"] ?? "") | \(r["speedup_b32"] ?? "") (\(r["flops_ratio"] ?? "")) | \((r["probe_miou"] as? Double).map { String($0) } ?? "-") |")
-            }
+            for r in rows { print(r.markdown) }
         }
     }
 }

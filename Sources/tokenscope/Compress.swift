@@ -76,7 +76,7 @@ struct Compress: ParsableCommand {
             meta["source"] = model
             meta["ranks"] = ranks ?? "computed from \(data ?? "") (\(images) images)"
             try pm.save(to: out, metadata: meta)
-            let any = AnyModel.pm(pm)
+            let any = AnyModel(pm)
             print("wrote \(out) (\(pm.recovery.rawValue) recovery): tokens per block \(pm.channels.map(String.init).joined(separator: " ")); " +
                   String(format: "%.3f GFLOPs/image (dense %.3f)", any.flopsPerImage / 1e9, c.flopsPerImage / 1e9) + dataSummary)
         }

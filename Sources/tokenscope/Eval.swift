@@ -57,22 +57,21 @@ struct Eval: ParsableCommand {
                 if !folder.isLabelled { labels = "dense model's top-1 (flat folder, no labels)" }
             }
             let gflops = any.flopsPerImage / 1e9, official = any.officialFlops / 1e9, dense = c.flopsPerImage / 1e9
-            var recovery: String?
-            if case .pm(let p) = any { recovery = p.recovery.rawValue }
+            let reported = any.model.reportedSettings
             if json {
                 var obj: [String: Any] = ["top1": round3(r.top1), "loss": round3(r.loss), "images": r.images, "kind": any.kind,
                                           "gflops_per_image": round3(gflops), "gflops_official": round3(official), "gflops_dense": round3(dense),
                                           "images_per_s": round2(r.imagesPerSecond), "model": model, "method": any.method,
                                           "tokens_per_block": any.tokenCounts.map(\.mlp), "labels": labels, "data": source.summary]
-                if let recovery { obj["recovery"] = recovery }
+                for (key, value) in reported { obj[key] = value }
                 print(try jsonLine(obj))
             } else {
                 print("data: " + source.summary)
                 print(String(format: "top-1 %.2f%%   loss %.4f   %d images   %.1f images/s", r.top1, r.loss, r.images, r.imagesPerSecond) +
                       (labels == "given" ? "" : "   (labels: the \(labels))"))
-                print(String(format: "GFLOPs/image %.3f (", gflops) + any.kind + (recovery.map { ", \($0) recovery" } ?? "") +
+                print(String(format: "GFLOPs/image %.3f (", gflops) + any.kind + reported.map { ", \($0.value) \($0.key)" }.joined() +
                       String(format: "; dense %.3f)   official formula %.3f GMACs", dense, official))
-                if any.method != "dense" { print("tokens after each block: " + any.tokenCounts.map { String($0.mlp) }.joined(separator: " ")) }
+                if !any.isDense { print("tokens after each block: " + any.tokenCounts.map { String($0.mlp) }.joined(separator: " ")) }
             }
         }
     }

@@ -23,7 +23,7 @@ func evaluate(_ any: AnyModel, on folder: ImageFolder, batch: Int, threads: Int,
     let per = c.channels * c.imageSize * c.imageSize, k = c.numClasses
     let bsz = max(1, min(batch, folder.count))
     let runner = any.runner(batch: bsz)
-    let dense = folder.isLabelled || any.method == "dense" ? nil : AnyModel.dense(m).runner(batch: bsz)
+    let dense = folder.isLabelled || any.isDense ? nil : AnyModel(DenseModel(m)).runner(batch: bsz)
     let stream = ImageStream(folder, preprocess: m.evalTransform, workers: threads, window: 2 * bsz, strict: strict)
     defer { stream.finish() }
     var input = [Float](repeating: 0, count: bsz * per)

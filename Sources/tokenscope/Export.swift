@@ -35,7 +35,8 @@ struct Export: ParsableCommand {
 
     func validate() throws {
         guard ["text", "json", "csv", "png"].contains(format) else { throw ValidationError("--format must be text, json, csv or png") }
-        guard ["pm", "tome", "evit"].contains(method) else { throw ValidationError("--method must be pm, tome or evit") }
+        let shown = ExplorerState.Method.allCases.map { $0.method.id }
+        guard shown.contains(method) else { throw ValidationError("--method must be one of " + shown.joined(separator: ", ")) }
         if r != nil && method != "tome" { throw ValidationError("--r is a ToMe setting: add --method tome") }
         if (keepRate != nil || blocks != nil) && method != "evit" { throw ValidationError("--keep-rate and --blocks are EViT settings: add --method evit") }
         if let r, r < 0 { throw ValidationError("--r must be at least 0") }
@@ -72,10 +73,10 @@ struct Export: ParsableCommand {
             case "image"?: setup.state.scoreSource = .image
             default: break
             }
+            if let shown = ExplorerState.Method.allCases.first(where: { $0.method.id == method }) { setup.state.method = shown }
             switch method {
-            case "tome": setup.state.method = .tome; setup.state.tomeR = r
-            case "evit":
-                setup.state.method = .evit
+            case ToMe.id: setup.state.tomeR = r
+            case EViT.id:
                 if let keepRate { setup.state.keep = keepRate }
                 if let blocks { setup.state.evitBlocks = try MethodOptions.integers(blocks, option: "--blocks") }
             default: break

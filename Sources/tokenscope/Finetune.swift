@@ -88,7 +88,7 @@ struct Finetune: ParsableCommand {
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
                                                 banner: "fine-tuning \(network.matricesOnly ? "merge/recover matrices" : "all parameters") of a model running \(pm.channels.map(String.init).joined(separator: " ")) tokens per block (data \(data.summary))") {
                 network.forwardPass.writeBack()
-                lastEpochEval = test.map { evaluate(.pm(pm), on: $0, limit: job.testImages, threads: job.threads) }
+                lastEpochEval = test.map { evaluate(AnyModel(pm), on: $0, limit: job.testImages, threads: job.threads) }
                 return lastEpochEval
             }
             guard finished else { return }
@@ -97,7 +97,7 @@ struct Finetune: ParsableCommand {
             if let test {
                 // The last epoch's pass already scored these weights when it covered every test image.
                 let e = lastEpochEval.flatMap { $0.images == test.count ? $0 : nil }
-                    ?? evaluate(.pm(pm), on: test, limit: test.count, threads: job.threads)
+                    ?? evaluate(AnyModel(pm), on: test, limit: test.count, threads: job.threads)
                 final["test_top1"] = String(format: "%.2f", e.top1)
                 final["test_images"] = String(e.images)
             }

@@ -52,23 +52,16 @@ struct Infer: ParsableCommand {
             let b = names.count
             let capture: ForwardCapture = attention ? [.attention, .tokens] : []
             let result: ForwardResult
-            if scores, any.method != "dense" {
+            if scores, !any.isDense {
                 throw EngineError("--scores are the dense model's gradient-weighted scores; run them on the dense file (without --method \(any.method))")
             }
-            switch any {
-            case .dense:
+            if any.isDense {
                 result = m.forward(images: batch, batch: b, capture: capture, workers: threads)
-            case .pm(let pm):
-                let f = PMForward(model: pm, batch: min(32, b))
+            } else {
+                let f = any.model.makePass(batch: min(32, b), recordLayouts: false)
                 result = Self.compressedForward(c, images: batch, batch: b, chunk: f.batch, tokens: attention) { x, n, after in
                     f.forward(images: x, batch: n, workers: threads, afterBlock: after)
-                    return f.logits(batch: n)
-                }
-            case .tome, .evit:
-                guard let f = any.reducedForward(batch: min(32, b)) else { throw EngineError("internal: no reduction pass for \(any.method)") }
-                result = Self.compressedForward(c, images: batch, batch: b, chunk: f.batch, tokens: attention) { x, n, after in
-                    f.forward(images: x, batch: n, workers: threads, afterBlock: after)
-                    return f.logits(batch: n)
+                    return f.logitsArray(batch: n, classes: c.numClasses)
                 }
             }
             var scoreTensors: [Tensor] = []

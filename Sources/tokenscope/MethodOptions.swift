@@ -5,13 +5,9 @@ import Engine
 /// `--method` and its settings, shared by `infer`, `eval` and `bench`: how a model file runs
 /// (dense, its Prune and Merge plan, or a training-free baseline on its dense weights).
 struct MethodOptions: ParsableArguments {
-    enum Name: String, CaseIterable, ExpressibleByArgument {
-        case dense, pm, tome, evit
-    }
-
     @Option(help: ArgumentHelp(
-        "How to run the model: dense; pm (a Prune and Merge file's plan); tome (ToMe: merge --r tokens per block by key similarity); evit (EViT: at --blocks keep the --keep-rate patch tokens CLS attends to most, fuse the rest into one). Default: what the file is, pm for files with merge matrices, dense otherwise.",
-        valueName: "dense|pm|tome|evit")) var method: Name?
+        "How to run the model: \(MethodName.help). Default: what the file is, pm for files with merge matrices, dense otherwise.",
+        valueName: MethodName.allValueStrings.joined(separator: "|"))) var method: MethodName?
     @Option(name: .customLong("r"), parsing: .unconditional, help: ArgumentHelp(
         "ToMe: tokens merged in each block, one number for every block or one per block (a shorter list is padded with 0, as ToMe's parse_r); each block merges at most half its non-CLS tokens. Required with --method tome.",
         valueName: "N or N,N,...")) var r: String?
@@ -25,12 +21,12 @@ struct MethodOptions: ParsableArguments {
         valueName: "3,6,9")) var blocks: String?
 
     func validate() throws {
-        let name = method
-        if name != .tome && (r != nil || noPropAttn || inflect != nil) {
+        let name = method?.id
+        if name != ToMe.id && (r != nil || noPropAttn || inflect != nil) {
             throw ValidationError("--r, --inflect and --no-prop-attn are ToMe settings: add --method tome")
         }
-        if name != .evit && (keepRate != nil || blocks != nil) { throw ValidationError("--keep-rate and --blocks are EViT settings: add --method evit") }
-        if name == .tome {
+        if name != EViT.id && (keepRate != nil || blocks != nil) { throw ValidationError("--keep-rate and --blocks are EViT settings: add --method evit") }
+        if name == ToMe.id {
             guard let r else { throw ValidationError("--method tome needs --r (tokens merged per block, e.g. --r 8)") }
             let values = try Self.integers(r, option: "--r")
             if let inflect {
@@ -42,19 +38,21 @@ struct MethodOptions: ParsableArguments {
         if let blocks { _ = try Self.integers(blocks, option: "--blocks") }
     }
 
-    /// The engine's method (block ranges are checked against the model when it loads).
-    func resolved() throws -> AnyModel.Method {
-        switch method {
-        case nil: return .auto
-        case .dense: return .dense
-        case .pm: return .pm
-        case .tome:
+    /// The method with its settings (nil: as the file is; block ranges are checked against the
+    /// model when it loads).
+    func resolved() throws -> MethodChoice? {
+        guard let method else { return nil }
+        switch method.id {
+        case ToMe.id:
             let values = try Self.integers(r ?? "", option: "--r")
             let schedule: ToMeModel.Schedule = values.count == 1
                 ? inflect.map { .inflected(r: values[0], inflect: $0) } ?? .constant(values[0]) : .perBlock(values)
-            return .tome(r: schedule, proportionalAttention: !noPropAttn)
-        case .evit:
-            return .evit(keepRate: keepRate ?? 0.7, blocks: try blocks.map { try Self.integers($0, option: "--blocks") })
+            return MethodChoice(ToMe.self, settings: .init(schedule: schedule, proportionalAttention: !noPropAttn))
+        case EViT.id:
+            return MethodChoice(EViT.self, settings: .init(keepRate: keepRate ?? 0.7, blocks: try blocks.map { try Self.integers($0, option: "--blocks") }))
+        default:
+            // A method with no options here: its defaults, or its own files as they are.
+            return MethodChoice(defaultsOf: method.method)
         }
     }
 

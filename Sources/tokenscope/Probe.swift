@@ -30,7 +30,7 @@ struct Probe: ParsableCommand {
         }
         if probe == nil && out == nil { throw ValidationError("give --out P.safetensors to train a probe, or --probe P.safetensors to evaluate one") }
         if probe != nil && out != nil { throw ValidationError("--out is for training; with --probe the probe is only evaluated") }
-        if probe == nil && how.method != nil && how.method != .dense { throw ValidationError("the probe is trained on the dense model: drop --method, or evaluate with --probe") }
+        if probe == nil && how.method != nil && how.method?.id != Dense.id { throw ValidationError("the probe is trained on the dense model: drop --method, or evaluate with --probe") }
     }
 
     func run() throws {
@@ -45,7 +45,7 @@ struct Probe: ParsableCommand {
             if let probe {
                 p = try PatchProbe.load(path: probe, dim: m.config.dim)
             } else {
-                guard case .dense = any else {
+                guard any.isDense else {
                     throw EngineError("\(model) runs as \(any.kind); the probe is trained on a dense model (give the dense file, then evaluate this one with --probe)")
                 }
                 let train = try IDXDataset.load(directory: data, split: .train)

@@ -33,7 +33,7 @@ struct Table: ParsableCommand {
             for (k, (path, any)) in zip(models, loaded).enumerated() {
                 var row: [String: Any] = ["model": path, "kind": any.kind, "gflops_per_image": round3(any.flopsPerImage / 1e9),
                                           "gflops_official": round3(any.officialFlops / 1e9)]
-                if case .pm(let pm) = any { row["tokens_per_block"] = pm.channels }
+                if !any.isDense { row["tokens_per_block"] = any.tokenCounts.map(\.mlp) }
                 if let test { row["top1"] = round2(evaluate(any, on: test, limit: test.count, threads: threads).top1) }
                 row["images_per_s_b1"] = round2(speeds[k].b1)
                 row["images_per_s_b32"] = round2(speeds[k].b32)

@@ -65,7 +65,7 @@ struct Train: ParsableCommand {
             let finished = try TrainingLoop.run(trainer, checkpoint: job.checkpointPath, log: job.logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
                                                 banner: "training \(c.depth) blocks, dim \(c.dim), \(c.heads) heads on \(train.count) images (data \(data.summary))") {
-                lastEpochEval = test.map { evaluate(.dense(trainer.model), on: $0, limit: job.testImages, threads: job.threads) }
+                lastEpochEval = test.map { evaluate(AnyModel(DenseModel(trainer.model)), on: $0, limit: job.testImages, threads: job.threads) }
                 return lastEpochEval
             }
             guard finished else { return }
@@ -74,7 +74,7 @@ struct Train: ParsableCommand {
             if let test {
                 // The last epoch's pass already scored these weights when it covered every test image.
                 let e = lastEpochEval.flatMap { $0.images == test.count ? $0 : nil }
-                    ?? evaluate(.dense(trainer.model), on: test, limit: test.count, threads: job.threads)
+                    ?? evaluate(AnyModel(DenseModel(trainer.model)), on: test, limit: test.count, threads: job.threads)
                 final["test_top1"] = String(format: "%.2f", e.top1)
                 final["test_images"] = String(e.images)
             }

@@ -54,10 +54,8 @@ public struct PatchMap: Sendable {
     public init(version: String, modelName: String, image: ExplorerImage, state s: ExplorerState, analysis a: Analysis,
                 config c: ViTConfig, layers selected: [Int]? = nil) {
         // The analysis names its method's settings; an analysis made by hand (tests) has none, and
-        // then the state's Prune and Merge settings stand in.
-        let fallback: [(String, String)] = s.scoreSource == .file
-            ? [("plan", "from the PM file")]
-            : s.planSettings
+        // then what the state's knobs give its method stands in.
+        let fallback = s.method.method.knobSettings(s.knobs, config: c)
         let settings = a.settings.isEmpty ? fallback : a.settings
         header = Header(version: version, model: modelName, image: image.name, imageSize: c.imageSize, patchSize: c.patchSize,
                         grid: c.grid, method: s.method.rawValue, settings: settings,
@@ -82,16 +80,8 @@ public struct PatchMap: Sendable {
         }
     }
 
-    /// Fixed-point text, locale-independent (String(format:) would follow LC_NUMERIC in C code paths).
-    static func fixed(_ v: Double, _ digits: Int) -> String {
-        var p = 1.0
-        for _ in 0..<digits { p *= 10 }
-        let scaled = (abs(v) * p).rounded()
-        let whole = Int(scaled / p), frac = Int(scaled - Double(whole) * p)
-        var f = String(frac)
-        while f.count < digits { f = "0" + f }
-        return (v < 0 && scaled != 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + f : "")
-    }
+    /// Fixed-point text, locale-independent (see `FixedText`).
+    static func fixed(_ v: Double, _ digits: Int) -> String { FixedText.format(v, digits: digits) }
 
     /// Glyph of a patch state (the text map's alphabet; the explorer draws the same ones).
     /// Group letters: upper case for the center, lower case for members. Past 26 groups the alphabet

@@ -1,0 +1,36 @@
+import Foundation
+
+/// One row of `compare`'s table: a model's accuracy, cost and speed, rounded as printed, with its
+/// JSON object and its Markdown line.
+struct CompareRow {
+    var method: String
+    /// Honest GFLOPs per image, and the official formula's GMACs.
+    var gflops: Double, gflopsOfficial: Double
+    /// The Prune and Merge plan's prune rate (Prune and Merge rows only).
+    var prune: Double?
+    var top1: Double?
+    var imagesPerSecondB1 = 0.0, imagesPerSecondB32 = 0.0
+    /// The spatial probe's mIoU on the method's full grid (nil on an image folder).
+    var probeMIoU: Double?
+    /// Images/s at batch 32 against the dense row's, and the dense FLOPs against this row's.
+    var speedupB32 = 0.0, flopsRatio = 0.0
+
+    init(method: String, gflops: Double, gflopsOfficial: Double, prune: Double?) {
+        self.method = method; self.gflops = gflops; self.gflopsOfficial = gflopsOfficial; self.prune = prune
+    }
+
+    /// The object `--json` prints (`probe_miou` null when there is none; `prune` and `top1` only when set).
+    var json: [String: Any] {
+        var o: [String: Any] = ["method": method, "gflops_per_image": gflops, "gflops_official": gflopsOfficial,
+                                "images_per_s_b1": imagesPerSecondB1, "images_per_s_b32": imagesPerSecondB32,
+                                "probe_miou": probeMIoU ?? NSNull(), "speedup_b32": speedupB32, "flops_ratio": flopsRatio]
+        if let prune { o["prune"] = prune }
+        if let top1 { o["top1"] = top1 }
+        return o
+    }
+
+    /// The row of the Markdown table `compare` prints.
+    var markdown: String {
+        "| \(method) | \(top1.map { "\($0)" } ?? "") | \(gflops) (\(gflopsOfficial)) | \(imagesPerSecondB1) | \(imagesPerSecondB32) | \(speedupB32) (\(flopsRatio)) | \(probeMIoU.map { String($0) } ?? "-") |"
+    }
+}
