@@ -16,7 +16,7 @@ final class AtomicFileTests: XCTestCase {
         try p.run()
         p.waitUntilExit()
         let dead = target + ".tmp-\(p.processIdentifier)", live = target + ".tmp-\(getppid())", other = dir + "/other.bin.tmp-\(p.processIdentifier)"
-        for f in [dead, live, other] { FileManager.default.createFile(atPath: f, contents: Data("partial".utf8)) }
+        for f in [dead, live, other] { XCTAssertTrue(FileManager.default.createFile(atPath: f, contents: Data("partial".utf8))) }
         try AtomicFile.write(Array("complete".utf8), to: target)
         XCTAssertEqual(FileManager.default.contents(atPath: target), Data("complete".utf8))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dead), "the ended writer's file is removed")
