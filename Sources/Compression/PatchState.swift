@@ -1,5 +1,5 @@
 /// What one block of a token-compression method did with one original patch: the common language
-/// of the explorer, the exports and every method (Prune and Merge, ToMe, EViT).
+/// of the explorer, the exports and every method (Prune and Merge, ToMe, EViT, PiToMe, DiffRate).
 ///
 /// Group ids are per layer, 0-based, in raster order of the group's center.
 public enum PatchState: Sendable, Equatable, Hashable {
@@ -17,6 +17,9 @@ public enum PatchState: Sendable, Equatable, Hashable {
     case unassigned
     /// EViT: fused into the one extra token by its CLS attention and gone from here on.
     case dropped
+    /// DiffRate: pruned by its CLS attention and gone from here on: no token holds it (the restored
+    /// grid keeps the value it entered that block with).
+    case discarded
 
     /// The group this patch belongs to, if any.
     public var group: Int? {
@@ -35,6 +38,7 @@ public enum PatchState: Sendable, Equatable, Hashable {
         case .pruned: return "pruned"
         case .unassigned: return "unassigned"
         case .dropped: return "dropped"
+        case .discarded: return "discarded"
         }
     }
 }

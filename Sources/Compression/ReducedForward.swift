@@ -51,6 +51,8 @@ public final class ReducedForward {
         if recordLayouts { layouts = [] }
         var x = UnsafePointer(acts.x0)
         var last = n
+        // A patch a block discards keeps, on the grid, the value it entered that block with.
+        if afterBlock != nil { gridBuffer().base.update(from: acts.x0, count: b * n * d) }
         for l in 0..<c.depth {
             let a = acts.layers[l]
             let t = counts[l].attention, u = counts[l].mlp

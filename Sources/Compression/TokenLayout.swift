@@ -1,5 +1,5 @@
 /// Where every original patch of one image is after one block of a per-image token reduction
-/// method (ToMe, EViT): which token of the block's output holds it, and what that token is.
+/// method (ToMe, EViT, PiToMe, DiffRate): which token of the block's output holds it, and what that token is.
 ///
 /// The layout of block l describes the tokens after block l's reduction: the tokens its MLP ran
 /// on and the next block receives. Token indices are positions in that output sequence (CLS at 0,
@@ -9,7 +9,7 @@ public struct TokenLayout: Sendable, Equatable {
     public var tokensIn: Int
     /// Tokens after the block's reduction (prefix included).
     public var tokensOut: Int
-    /// [numPatches] index of the output token holding each patch.
+    /// [numPatches] index of the output token holding each patch, -1 for a discarded patch.
     public var holder: [Int]
     /// [tokensOut] original patches each token holds (0 for CLS/DIST).
     public var patchCount: [Int]
@@ -25,6 +25,7 @@ public struct TokenLayout: Sendable, Equatable {
     }
 
     /// Per patch, in the explorer's common language:
+    /// - held by no token (DiffRate pruned it): `.discarded`;
     /// - held by a fused token (EViT): `.dropped`;
     /// - alone in its token: `.kept`;
     /// - sharing a token: `.center` for the token's anchor, `.merged(weight: 1 / patches)` for the
@@ -36,6 +37,7 @@ public struct TokenLayout: Sendable, Equatable {
             .sorted { anchor[$0] < anchor[$1] }
         for (g, t) in groupTokens.enumerated() { groupOfToken[t] = g }
         return holder.enumerated().map { p, t in
+            if t < 0 { return .discarded }
             if fused[t] { return .dropped }
             let g = groupOfToken[t]
             if g < 0 { return .kept }
@@ -47,7 +49,7 @@ public struct TokenLayout: Sendable, Equatable {
     /// as lists.
     public var members: [[Int]] {
         var m = [[Int]](repeating: [], count: tokensOut)
-        for (p, t) in holder.enumerated() { m[t].append(p) }
+        for (p, t) in holder.enumerated() where t >= 0 { m[t].append(p) }
         return m
     }
 }

@@ -4,7 +4,7 @@ import Engine
 /// each original patch (ToMe's `source` matrix, stored as one index per patch), how many patches
 /// each token holds, its anchor patch, and whether it descends from an EViT fused token.
 ///
-///     holder [B, P]     current token index of patch p
+///     holder [B, P]     current token index of patch p, -1 once it is discarded (DiffRate's pruning)
 ///     count  [B, T]     patches held by token t (0 for CLS/DIST)
 ///     anchor [B, T]     representative patch of token t, -1 for none
 ///     fused  [B, T]     1 when token t descends from a fused token
@@ -53,7 +53,8 @@ public final class TokenTracker: @unchecked Sendable {
     }
 
     /// One reduction of image i from `oldTokens` to `newTokens` tokens.
-    /// - newOf [oldTokens]: the new token each old token goes into (several may share one).
+    /// - newOf [oldTokens]: the new token each old token goes into (several may share one), or -1
+    ///   for a token discarded with the patches it holds (DiffRate prunes).
     /// - carry [newTokens]: the old token whose anchor and fused flag the new token keeps (ToMe: the
     ///   destination, EViT: the kept token), or -1 for a token made fresh by fusion (EViT).
     public func remap(image i: Int, newOf: [Int32], carry: [Int32]) {
@@ -61,9 +62,9 @@ public final class TokenTracker: @unchecked Sendable {
         precondition(oldTokens <= maxTokens && newTokens <= oldTokens, "TokenTracker: remap \(oldTokens) -> \(newTokens) tokens")
         let h = holder(i), n = count(i), a = anchor(i), f = fused(i)
         let s = scratch(i), newCount = s, newAnchor = s + maxTokens, newFused = s + 2 * maxTokens
-        for p in 0..<patches { h[p] = newOf[Int(h[p])] }
+        for p in 0..<patches where h[p] >= 0 { h[p] = newOf[Int(h[p])] }
         for t in 0..<newTokens { newCount[t] = 0 }
-        for t in 0..<oldTokens { newCount[Int(newOf[t])] += n[t] }
+        for t in 0..<oldTokens where newOf[t] >= 0 { newCount[Int(newOf[t])] += n[t] }
         for t in 0..<newTokens {
             let o = Int(carry[t])
             newAnchor[t] = o >= 0 ? a[o] : -1
@@ -74,7 +75,7 @@ public final class TokenTracker: @unchecked Sendable {
         f.update(from: newFused, count: newTokens)
     }
 
-    /// The token holding patch p of image i.
+    /// The token holding patch p of image i, -1 once it is discarded.
     public func holderOf(image i: Int, patch p: Int) -> Int { Int(holder(i)[p]) }
 
     /// Image i's layout now (`tokens` = its current token count).
@@ -87,12 +88,13 @@ public final class TokenTracker: @unchecked Sendable {
 
     /// "Unmerge to the grid" for image i: out [N, D] gets the prefix rows, then for each patch the
     /// row of the token holding it (ToMe: the merged token's value; EViT: a dropped patch gets the
-    /// fused token that holds it).
+    /// fused token that holds it). A discarded patch's row is left as it is: the caller's grid keeps
+    /// the value it had when its token was discarded.
     ///
     ///     tokens [t, D] (image i's current tokens)  ->  out [prefix + P, D]
     public func unmerge(image i: Int, tokens x: UnsafePointer<Float>, dim d: Int, into out: UnsafeMutablePointer<Float>) {
         out.update(from: x, count: prefix * d)
         let h = holder(i)
-        for p in 0..<patches { (out + (prefix + p) * d).update(from: x + Int(h[p]) * d, count: d) }
+        for p in 0..<patches where h[p] >= 0 { (out + (prefix + p) * d).update(from: x + Int(h[p]) * d, count: d) }
     }
 }

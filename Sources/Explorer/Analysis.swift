@@ -50,15 +50,15 @@ public struct Analysis: @unchecked Sendable {
     public struct Key: Equatable, Sendable {
         public var image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource
         public var method: ExplorerState.Method
-        public var tomeR: Int?, evitBlocks: [Int]?
+        public var arguments: MethodArguments
         public var grouping: PMPlanner.Grouping, recovery: PMRecovery
         public init(image: Int, keep: Double, prune: Double, source: ExplorerState.ScoreSource, method: ExplorerState.Method = .first,
-                    tomeR: Int? = nil, evitBlocks: [Int]? = nil, grouping: PMPlanner.Grouping = .grid, recovery: PMRecovery = .update) {
+                    arguments: MethodArguments = MethodArguments(), grouping: PMPlanner.Grouping = .grid, recovery: PMRecovery = .update) {
             self.image = image; self.keep = keep; self.prune = prune; self.source = source; self.method = method
-            self.tomeR = tomeR; self.evitBlocks = evitBlocks; self.grouping = grouping; self.recovery = recovery
+            self.arguments = arguments; self.grouping = grouping; self.recovery = recovery
         }
         public init(_ s: ExplorerState) {
-            self.init(image: s.image, keep: s.keep, prune: s.prune, source: s.scoreSource, method: s.method, tomeR: s.tomeR, evitBlocks: s.evitBlocks,
+            self.init(image: s.image, keep: s.keep, prune: s.prune, source: s.scoreSource, method: s.method, arguments: s.methodArguments,
                       grouping: s.grouping, recovery: s.recovery)
         }
     }

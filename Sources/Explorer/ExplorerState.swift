@@ -49,11 +49,9 @@ public struct ExplorerState: Equatable, Sendable {
     /// The patch picked with the mouse or the patch cursor (H J K L, Shift+arrows; row-major, from
     /// 0): the panel shows its state, group, center and score in every layer. Esc clears it.
     public var selectedPatch: Int?
-    /// ToMe's r when fixed from the command line (`--r`); nil: derived from the keep ratio. The keep
-    /// keys clear it.
-    public var tomeR: Int?
-    /// EViT's reducing blocks (0-based) from the command line; nil: EViT's default.
-    public var evitBlocks: [Int]?
+    /// The method's options from the command line (ToMe's `--r`, EViT's `--blocks`, a DiffRate
+    /// `--schedule`...). The keep keys clear those that set a budget (`MethodArguments.budgetCleared`).
+    public var methodArguments = MethodArguments()
     public var quit = false
     /// One-line message for the status bar.
     public var status = ""
@@ -91,7 +89,7 @@ public struct ExplorerState: Equatable, Sendable {
     public static func == (a: ExplorerState, b: ExplorerState) -> Bool {
         a.layer == b.layer && a.keep == b.keep && a.prune == b.prune && a.view == b.view && a.scoreSource == b.scoreSource &&
             a.method == b.method && a.image == b.image && a.showHelp == b.showHelp && a.quit == b.quit && a.status == b.status &&
-            a.selectedPatch == b.selectedPatch && a.tomeR == b.tomeR && a.evitBlocks == b.evitBlocks &&
+            a.selectedPatch == b.selectedPatch && a.methodArguments == b.methodArguments &&
             a.grouping == b.grouping && a.recovery == b.recovery && a.layout == b.layout && a.glyphs == b.glyphs
     }
 
@@ -229,7 +227,7 @@ public struct ExplorerState: Equatable, Sendable {
     /// What the keys have set, as the methods read it.
     public var knobs: ExplorerKnobs {
         ExplorerKnobs(keep: keep, prune: prune, grouping: grouping, recovery: recovery, planSource: scoreSource.rawValue,
-                      planFromFile: scoreSource == .file, tomeR: tomeR, evitBlocks: evitBlocks)
+                      planFromFile: scoreSource == .file, arguments: methodArguments)
     }
 
     /// `g` (grouping) and `u` (recovery): they shape plans made from scores. A PM file's plan has its
@@ -261,7 +259,7 @@ public struct ExplorerState: Equatable, Sendable {
         let k = (max(0.05, min(0.95, v)) * 100).rounded() / 100
         guard k != keep else { return [] }
         keep = k
-        tomeR = nil
+        methodArguments = methodArguments.budgetCleared
         if keep + prune > 1 { prune = ((1 - keep) * 100).rounded() / 100 }
         return [.recompute]
     }
@@ -283,7 +281,7 @@ public struct ExplorerState: Equatable, Sendable {
         ("1 2 3", "layout: one layer / all layers / methods side by side"),
         ("s", "plan source: PM file / calibrated ranks / this image (live)"),
         ("g u", "grouping grid / official, recovery update / official"),
-        ("m", "method: " + Method.allCases.map(\.rawValue).joined(separator: ", ") + " (same keep ratio)"),
+        ("m", "method: " + Method.allCases.map(\.rawValue).joined(separator: ", ")),
         ("n p", "next / previous image"),
         ("e", "export the patch maps of all layers as text"),
         ("r", "reset"),

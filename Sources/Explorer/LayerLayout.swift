@@ -135,6 +135,7 @@ extension Renderer {
             if possible.contains(.pruned) { second.append(LegendItem(swatch: shade([.pruned]), glyph: ".", text: "pruned (skips)")) }
             if possible.contains(.unassigned) { second.append(LegendItem(swatch: shade([.unassigned]), glyph: ":", text: "no center (skips)")) }
             if possible.contains(.dropped) { second.append(LegendItem(swatch: shade([.dropped]), glyph: "-", text: "dropped (fused)")) }
+            if possible.contains(.discarded) { second.append(LegendItem(swatch: shade([.discarded]), glyph: "x", text: "discarded")) }
             let first = possible.contains { $0.group != nil } ? group + [own] : [own]
             return second.isEmpty ? [first] : [first, second]
         }

@@ -6,12 +6,14 @@ struct MapSlots {
     let geometry: MapGeometry
     /// Top-left of each slot (the label row), with the layer (strip) or method index (methods).
     let slots: [(index: Int, x: Int, y: Int)]
-    /// Strip only: the layers shown, when not all fit.
+    /// The layers (strip) or methods shown, when not all fit.
     let page: ClosedRange<Int>?
+    /// Methods only: lines of figures under each map.
+    var detail = 0
 }
 
-/// The two overviews: every layer's map side by side (the strip), and the three methods side by
-/// side at the same layer and keep ratio.
+/// The two overviews: every layer's map side by side (the strip), and every method side by side
+/// at the same layer and keep ratio.
 extension Renderer {
     static let stripLabelWidth = 11, slotGap = 2
 
@@ -72,31 +74,50 @@ extension Renderer {
 
     // MARK: - Methods side by side
 
-    func methodsPlan(_ body: Rect) -> MapSlots {
-        // Two rows at the bottom for the legend of all three methods.
+    /// The methods' maps in a grid: the largest maps at which every method fits, with four lines
+    /// of figures under each, else two lines; when even the smallest maps do not fit them all, pages
+    /// of the smallest, the page holding the current method shown (`m` moves through them).
+    func methodsPlan(_ body: Rect, selected: Int) -> MapSlots {
+        // Two rows at the bottom for the legend of all the methods.
         let area = Rect(x: body.x, y: body.y + 2, width: body.width, height: body.height - 4)
-        let n = ExplorerState.Method.allCases.count, textRows = 4, minSlot = 24
+        let n = ExplorerState.Method.allCases.count, minSlot = 24
         let g = config.grid
-        var p = max(2, (area.width / max(1, n * g)) & ~1)
-        var m = MapGeometry(grid: g, pixels: minMapPixels)
-        while p >= minMapPixels {
-            let c = MapGeometry(grid: g, pixels: p)
-            if n * max(c.columns, minSlot) + (n - 1) * Self.slotGap <= area.width && c.rows + 1 + textRows <= area.height { m = c; break }
-            p = p == 2 ? 1 : p - 2
+        func fit(_ m: MapGeometry, detail: Int) -> (perRow: Int, rows: Int, slot: Int) {
+            let slot = max(m.columns, minSlot)
+            let perRow = max(1, (area.width + Self.slotGap) / (slot + Self.slotGap))
+            return (perRow, max(0, (area.height + 1) / (m.rows + 1 + detail + 1)), slot)
         }
-        let slotWidth = max(m.columns, minSlot)
-        let slots = (0..<n).map { i in (i, area.x + i * (slotWidth + Self.slotGap), area.y) }
-        return MapSlots(geometry: m, slots: slots, page: nil)
+        var chosen: (MapGeometry, Int)?
+        for detail in [4, 2] where chosen == nil {
+            var p = max(2, (area.width / max(1, g)) & ~1)
+            while p >= minMapPixels && chosen == nil {
+                let m = MapGeometry(grid: g, pixels: p), f = fit(m, detail: detail)
+                if f.rows >= 1 && f.perRow * f.rows >= n { chosen = (m, detail) }
+                p = p == 2 ? 1 : p - 2
+            }
+        }
+        let (m, detail) = chosen ?? (MapGeometry(grid: g, pixels: minMapPixels), 2)
+        let f = fit(m, detail: detail)
+        let perPage = max(1, f.perRow * max(1, f.rows))
+        let first = chosen == nil ? (min(max(0, selected), n - 1) / perPage) * perPage : 0
+        let last = min(n, first + perPage) - 1
+        let slots = (first...max(first, last)).map { i -> (Int, Int, Int) in
+            let k = i - first
+            return (i, area.x + (k % f.perRow) * (f.slot + Self.slotGap), area.y + (k / f.perRow) * (m.rows + 1 + detail + 1))
+        }
+        return MapSlots(geometry: m, slots: slots, page: chosen == nil ? first...last : nil, detail: detail)
     }
 
     func drawMethods(_ buf: inout CellBuffer, _ s: ExplorerState, _ all: [ExplorerState.Method: Analysis], _ img: ExplorerImage,
                      area body: Rect) {
-        let plan = methodsPlan(body)
-        let head = String(format: "layer %d/%d, keep %.2f: the same image under each method   view: ", s.layer + 1, s.depth, s.keep) + s.view.rawValue
+        let methods = ExplorerState.Method.allCases
+        let plan = methodsPlan(body, selected: methods.firstIndex(of: s.method) ?? 0)
+        var head = String(format: "layer %d/%d, keep %.2f: the same image under each method   view: ", s.layer + 1, s.depth, s.keep) + s.view.rawValue
+        if let page = plan.page { head = "methods \(page.lowerBound + 1)-\(page.upperBound + 1) of \(methods.count) (m)  " + head }
         buf.put(head, x: body.x, y: body.y, attrs: .bold, maxWidth: body.width)
         let width = max(plan.geometry.columns, 24)
         for slot in plan.slots {
-            let method = ExplorerState.Method.allCases[slot.index]
+            let method = methods[slot.index]
             var t = s
             t.method = method
             let a = all[method]
@@ -108,10 +129,15 @@ extension Renderer {
             func line(_ text: String) { buf.put(text, x: slot.x, y: y, maxWidth: width); y += 1 }
             guard let a, a.layers.indices.contains(s.layer) else { line("computing..."); continue }
             let L = a.layers[s.layer]
-            line("\(L.tokensRun) of \(config.tokens) tokens run")
-            line(bar(run: Double(L.tokensRun), tokensIn: Double(L.tokensIn), width: min(width, 24)))
-            line(String(format: "GFLOPs %.3f of %.3f", a.gflopsCompressed, a.gflopsDense))
-            line("top-1 " + top(Array(a.compressedTop.prefix(1))))
+            if plan.detail >= 4 {
+                line("\(L.tokensRun) of \(config.tokens) tokens run")
+                line(bar(run: Double(L.tokensRun), tokensIn: Double(L.tokensIn), width: min(width, 24)))
+                line(String(format: "GFLOPs %.3f of %.3f", a.gflopsCompressed, a.gflopsDense))
+                line("top-1 " + top(Array(a.compressedTop.prefix(1))))
+            } else {
+                line("\(L.tokensRun)/\(config.tokens) run" + String(format: "  GFLOPs %.3f", a.gflopsCompressed))
+                line("top-1 " + top(Array(a.compressedTop.prefix(1))))
+            }
         }
         drawLegend(&buf, legend(s).flatMap { $0 }, x: body.x, y: body.maxY - 2, width: body.width, maxLines: 2)
     }

@@ -25,6 +25,8 @@ public struct PatchOverlay: Sendable {
         case passed
         /// EViT: fused into one token and gone from here on.
         case dropped
+        /// DiffRate: pruned and gone from here on, held by no token.
+        case discarded
 
         public var hue: Int? {
             switch self {
@@ -75,6 +77,7 @@ public struct PatchOverlay: Sendable {
             case .pruned: return .pruned
             case .unassigned: return .passed
             case .dropped: return .dropped
+            case .discarded: return .discarded
             }
         }
     }
@@ -115,6 +118,7 @@ public struct PatchOverlay: Sendable {
         case .pruned: return Self.darkened(c, keep: 0.42)
         case .passed: return Self.darkened(c, keep: 0.55)
         case .dropped: return Self.darkened(c, keep: 0.2)
+        case .discarded: return Self.darkened(c, keep: 0.08)
         }
     }
 

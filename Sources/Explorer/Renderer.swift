@@ -121,7 +121,7 @@ public struct Renderer {
         let attrs: [Cell.Attrs] = s.view == .states || s.view == .groups ? states.map { st in
             switch st {
             case .center(let grp) where sizes[grp, default: 0] > 1: return .bold
-            case .pruned, .unassigned, .dropped: return .dim
+            case .pruned, .unassigned, .dropped, .discarded: return .dim
             default: return []
             }
         } : [Cell.Attrs](repeating: [], count: np)
@@ -148,7 +148,8 @@ public struct Renderer {
     // MARK: - Mouse
 
     /// The patch under a screen cell (a mouse click) in the layout on screen, or nil outside a map.
-    public func patch(atX x: Int, y: Int, width: Int, height: Int, layout: ExplorerState.Layout = .layer, layer: Int = 0) -> Int? {
+    public func patch(atX x: Int, y: Int, width: Int, height: Int, layout: ExplorerState.Layout = .layer, layer: Int = 0,
+                      method: ExplorerState.Method = .first) -> Int? {
         guard width >= Self.minWidth, height >= Self.minHeight else { return nil }
         let body = ScreenAreas(width: width, height: height).body
         switch layout {
@@ -158,7 +159,8 @@ public struct Renderer {
             return m.patch(atX: x - mapArea.x, y: y - mapArea.y)
         case .strip, .methods:
             // A slot's map starts on the row under its label.
-            let plan = layout == .strip ? stripPlan(body, selected: layer) : methodsPlan(body)
+            let plan = layout == .strip ? stripPlan(body, selected: layer)
+                : methodsPlan(body, selected: ExplorerState.Method.allCases.firstIndex(of: method) ?? 0)
             return plan.slots.lazy.compactMap { plan.geometry.patch(atX: x - $0.x, y: y - $0.y - 1) }.first
         }
     }

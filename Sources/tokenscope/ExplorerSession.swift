@@ -117,7 +117,7 @@ enum ExplorerSession {
             guard var k = term.readKey(timeoutMs: busy ? 5 : 50) else { continue }
             if case .click(let x, let y) = k {
                 let (w, h) = term.size
-                k = .select(patch: renderer.patch(atX: x, y: y, width: w, height: h, layout: state.layout, layer: state.layer))
+                k = .select(patch: renderer.patch(atX: x, y: y, width: w, height: h, layout: state.layout, layer: state.layer, method: state.method))
             }
             if k == .ctrlL || k == .resize { last = nil }
             // Any key but q pauses the demo (resizes and redraws are not keys the user chose).

@@ -20,12 +20,11 @@ struct Export: ParsableCommand {
 
     @Argument(help: "The image (PNG or JPEG), or a folder of images: then -o names a folder (created if missing) that gets one file per image, named after it.") var image: String
     @OptionGroup var options: ExplorerOptions
-    // Not `MethodOptions`: the export shows what the explorer shows, so ToMe's r defaults to the one
-    // the keep ratio gives (infer/eval/bench require --r) and there is no dense "method".
-    @Option(help: "Method: pm (Prune and Merge), tome (ToMe) or evit (EViT); the baselines run on the dense model.") var method: String = "pm"
-    @Option(name: .customLong("r"), help: "ToMe: tokens merged per block (default: from --keep, so the mean token count over the blocks is about keep x tokens).") var r: Int?
-    @Option(help: "EViT: keep rate in (0, 1] (default: --keep).") var keepRate: Double?
-    @Option(help: "EViT: reducing blocks, 0-based, e.g. 3,6,9 (default: EViT's, depth quarters).") var blocks: String?
+    // Not `MethodOptions`: the export shows what the explorer shows, so a method's budget defaults
+    // to the one the keep ratio gives (ToMe's r: infer/eval/bench require it) and there is no dense.
+    @Option(help: ArgumentHelp("Method: \(ExplorerState.Method.allCases.map { $0.method.id }.joined(separator: ", ")); all but pm run on the dense model, at the budget --keep gives unless their own options set one.",
+                               valueName: "METHOD")) var method: String = "pm"
+    @OptionGroup var settings: MethodArgumentOptions
     @Option(help: "Score source for the plan: calibrated (the ranks file: static plan) or image (live forward + backward on this image). Default: calibrated when ranks exist, else image; a --pm file uses its own plan.")
     var scores: String?
     @Option(help: "Layer to write, from 1, or all.") var layer: String = "all"
@@ -37,11 +36,9 @@ struct Export: ParsableCommand {
         guard ["text", "json", "csv", "png"].contains(format) else { throw ValidationError("--format must be text, json, csv or png") }
         let shown = ExplorerState.Method.allCases.map { $0.method.id }
         guard shown.contains(method) else { throw ValidationError("--method must be one of " + shown.joined(separator: ", ")) }
-        if r != nil && method != "tome" { throw ValidationError("--r is a ToMe setting: add --method tome") }
-        if (keepRate != nil || blocks != nil) && method != "evit" { throw ValidationError("--keep-rate and --blocks are EViT settings: add --method evit") }
-        if let r, r < 0 { throw ValidationError("--r must be at least 0") }
-        if let keepRate, !(keepRate > 0 && keepRate <= 1) { throw ValidationError("--keep-rate must be in (0, 1]") }
-        if let blocks { _ = try MethodOptions.integers(blocks, option: "--blocks") }
+        if let m = MethodRegistry.method(id: method) {
+            do { try settings.parsed().check(for: m) } catch let e as MethodArgumentError { throw ValidationError(e.description) }
+        }
         if let scores, !["calibrated", "image"].contains(scores) { throw ValidationError("--scores must be calibrated or image") }
         if layer != "all" { guard let l = Int(layer), l >= 1 else { throw ValidationError("--layer must be a layer number from 1, or all") } }
         if format == "png" && output == nil { throw ValidationError("--format png needs -o FILE.png (a picture does not go to a terminal)") }
@@ -74,13 +71,7 @@ struct Export: ParsableCommand {
             default: break
             }
             if let shown = ExplorerState.Method.allCases.first(where: { $0.method.id == method }) { setup.state.method = shown }
-            switch method {
-            case ToMe.id: setup.state.tomeR = r
-            case EViT.id:
-                if let keepRate { setup.state.keep = keepRate }
-                if let blocks { setup.state.evitBlocks = try MethodOptions.integers(blocks, option: "--blocks") }
-            default: break
-            }
+            setup.state.methodArguments = try settings.parsed()
             guard folder, let dir = output else {
                 try write(setup, layers: layers, image: 0, to: output)
                 return

@@ -20,7 +20,7 @@ final class AnalysisTests: XCTestCase {
     func testToMeLayersMergeRTokensPerBlock() throws {
         let e = try engine()
         var s = ExplorerState(depth: 4, imageCount: 1, hasCalibratedRanks: false)
-        s.method = .tome; s.tomeR = 6
+        s.method = .tome; s.methodArguments.r = [6]
         let a = try e.analyse(s)
         XCTAssertEqual(a.layers.map(\.tokensIn), [65, 59, 53, 47])
         XCTAssertEqual(a.layers.map(\.tokensOut), [59, 53, 47, 41])
@@ -37,7 +37,7 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(a.layers.reduce(cfg.embedAndHeadFlops / 1e9) { $0 + $1.gflops }, a.gflopsCompressed, accuracy: 1e-9,
                        "the layers add up to the model's total")
         // r = 0 is the dense model: same predictions, no restore error.
-        s.tomeR = 0
+        s.methodArguments.r = [0]
         let z = try e.analyse(s)
         XCTAssertEqual(z.compressedTop.map(\.cls), z.denseTop.map(\.cls))
         XCTAssertEqual(z.compressedTop[0].prob, z.denseTop[0].prob, accuracy: 1e-5)
@@ -47,7 +47,7 @@ final class AnalysisTests: XCTestCase {
     func testEViTDropsPatchesForGoodFromItsFirstBlock() throws {
         let e = try engine()
         var s = ExplorerState(depth: 4, imageCount: 1, hasCalibratedRanks: false)
-        s.method = .evit; s.keep = 0.5; s.evitBlocks = [1, 3]
+        s.method = .evit; s.keep = 0.5; s.methodArguments.blocks = [1, 3]
         let a = try e.analyse(s)
         XCTAssertNil(a.layers[0].states, "block 0 does not reduce")
         // Block 1 keeps ceil(0.5 * 64) = 32 patches and fuses 32 into one token.

@@ -30,7 +30,7 @@ final class DemoScriptTests: XCTestCase {
     }
 
     func testWithSeveralMethodsTheMethodsLayoutIsShown() {
-        let script = DemoScript(depth: 3, imageCount: 1, sources: 1, methods: 3)
+        let script = DemoScript(depth: 3, imageCount: 1, sources: 1, methods: ExplorerState.Method.allCases.count)
         var s = ExplorerState(depth: 3, imageCount: 1, hasCalibratedRanks: false)
         var layouts = Set<ExplorerState.Layout>()
         for step in script.steps { _ = s.handle(step.key); layouts.insert(s.layout) }

@@ -7,4 +7,6 @@ extension ExplorerMethod {
     static let pruneMerge = ExplorerMethod(PruneAndMerge.self)
     static let tome = ExplorerMethod(ToMe.self)
     static let evit = ExplorerMethod(EViT.self)
+    static let pitome = ExplorerMethod(PiToMe.self)
+    static let diffrate = ExplorerMethod(DiffRate.self)
 }

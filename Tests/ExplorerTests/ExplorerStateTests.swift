@@ -97,9 +97,11 @@ extension ExplorerStateTests {
         XCTAssertEqual(s.handle(.char("[")), [.redraw], "ToMe has no prune rate")
         XCTAssertTrue(s.status.contains("Prune and Merge"))
         XCTAssertEqual(s.prune, 0.1)
-        s.tomeR = 5
-        XCTAssertEqual(s.handle(.up), [.recompute]); XCTAssertNil(s.tomeR, "the keep keys take over from --r")
+        s.methodArguments.r = [5]
+        XCTAssertEqual(s.handle(.up), [.recompute]); XCTAssertNil(s.methodArguments.r, "the keep keys take over from --r")
         _ = s.handle(.char("m")); XCTAssertEqual(s.method, .evit)
+        _ = s.handle(.char("m")); XCTAssertEqual(s.method, .pitome)
+        _ = s.handle(.char("m")); XCTAssertEqual(s.method, .diffrate)
         _ = s.handle(.char("m")); XCTAssertEqual(s.method, .pruneMerge)
         _ = s.handle(.char("m")); _ = s.handle(.char("r"))
         XCTAssertEqual(s.method, .pruneMerge, "reset goes back to Prune and Merge")

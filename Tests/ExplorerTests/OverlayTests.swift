@@ -249,30 +249,46 @@ final class OverviewLayoutTests: XCTestCase {
         XCTAssertTrue(mono.cells.allSatisfy { $0.char.isASCII })
     }
 
-    func testMethodsViewShowsThreeMapsWithTheirCounts() {
+    func testMethodsViewShowsEveryMethodWithItsCounts() {
         var s = ExplorerState(depth: 12, grid: 14, imageCount: 1, hasCalibratedRanks: true)
         XCTAssertEqual(s.handle(.char("3")), [.recompute], "the other methods must be computed")
-        XCTAssertEqual(AnalysisStore.needed(for: s).map(\.method), [.pruneMerge, .tome, .evit])
+        let methods = ExplorerState.Method.allCases
+        XCTAssertEqual(AnalysisStore.needed(for: s).map(\.method), methods)
         var all: [ExplorerState.Method: Analysis] = [:]
-        for (i, m) in ExplorerState.Method.allCases.enumerated() {
+        for (i, m) in methods.enumerated() {
             var a = t.analysis(Array(repeating: t.planStates(seed: 3), count: 12))
             a.layers[0].tokensRun = 150 - 10 * i
             a.gflopsCompressed = 0.9 - 0.1 * Double(i)
             all[m] = a
         }
-        let buf = t.renderer().render(s, analysis: all[.pruneMerge], methods: all, image: t.picture(), computing: false, width: 100, height: 32)
-        for (i, m) in ExplorerState.Method.allCases.enumerated() {
-            XCTAssertTrue(buf.text.contains(m.rawValue), buf.text)
-            XCTAssertTrue(buf.text.contains("\(150 - 10 * i) of 197 tokens run"), buf.text)
-            XCTAssertTrue(buf.text.contains(String(format: "GFLOPs %.3f", 0.9 - 0.1 * Double(i))), buf.text)
+        func shown(_ text: String, _ i: Int) -> Bool {
+            text.contains("\(150 - 10 * i) of 197 tokens run") || text.contains("\(150 - 10 * i)/197 run")
         }
-        // Three maps: three runs of half blocks on the first map row.
-        let mapRow = buf.line(5)
-        XCTAssertEqual(mapRow.split(separator: " ", omittingEmptySubsequences: true).filter { $0.allSatisfy { $0 == "▀" } }.count, 3, mapRow)
-        // A click on the second map picks a patch there.
-        XCTAssertNotNil(t.renderer().patch(atX: 1 + 28 + 2 + 3, y: 5, width: 100, height: 32, layout: ExplorerState.Layout.methods))
-        let small = t.renderer().render(s, analysis: all[.pruneMerge], methods: all, image: t.picture(), computing: false, width: 80, height: 24)
-        for m in ExplorerState.Method.allCases { XCTAssertTrue(small.text.contains(m.rawValue), small.text) }
+        // Wide enough: every method at once, with all four lines of figures.
+        let wide = t.renderer().render(s, analysis: all[.pruneMerge], methods: all, image: t.picture(), computing: false, width: 200, height: 60)
+        for (i, m) in methods.enumerated() {
+            XCTAssertTrue(wide.text.contains(m.rawValue), wide.text)
+            XCTAssertTrue(wide.text.contains("\(150 - 10 * i) of 197 tokens run"), wide.text)
+            XCTAssertTrue(wide.text.contains(String(format: "GFLOPs %.3f", 0.9 - 0.1 * Double(i))), wide.text)
+        }
+        // Smaller: the current method always shows, and m pages through all of them.
+        for (w, h) in [(100, 32), (80, 24)] {
+            var seen = Set<Int>()
+            for (i, m) in methods.enumerated() {
+                var u = s
+                u.method = m
+                let buf = t.renderer().render(u, analysis: all[m], methods: all, image: t.picture(), computing: false, width: w, height: h)
+                XCTAssertTrue(shown(buf.text, i), "\(w)x\(h): \(m.rawValue) is current\n\(buf.text)")
+                for j in methods.indices where shown(buf.text, j) { seen.insert(j) }
+                // A click on each map drawn picks a patch there.
+                let plan = t.renderer().methodsPlan(ScreenAreas(width: w, height: h).body, selected: i)
+                for slot in plan.slots {
+                    XCTAssertNotNil(t.renderer().patch(atX: slot.x + 1, y: slot.y + 1, width: w, height: h, layout: .methods, method: m), "\(w)x\(h)")
+                }
+                XCTAssertTrue(plan.slots.contains { $0.index == i })
+            }
+            XCTAssertEqual(seen, Set(methods.indices), "\(w)x\(h)")
+        }
     }
 
     func testGlyphsGoOnAKeyOverColourAndStayWithoutColour() {

@@ -13,6 +13,8 @@ public final class EViTModel: @unchecked Sendable {
     public let keepRate: Double
     /// Reducing blocks, ascending (0-based).
     public let blocks: [Int]
+    /// The tokens each block leaves when a schedule file set them (`--schedule`), else nil.
+    public let schedule: TokenSchedule?
     /// Per block: tokens in the attention and after the reorganisation, in the MLP.
     public let tokenCounts: [TokenCount]
     /// Per block: whether it reorganises (a block whose keep count is all candidates does not, as
@@ -25,7 +27,7 @@ public final class EViTModel: @unchecked Sendable {
         Array(Set([depth / 4, depth / 2, 3 * depth / 4])).filter { $0 < depth }.sorted()
     }
 
-    public init(dense: ViTModel, keepRate: Double = 0.7, blocks: [Int]? = nil) throws {
+    public convenience init(dense: ViTModel, keepRate: Double = 0.7, blocks: [Int]? = nil) throws {
         let c = dense.config
         guard keepRate.isFinite, keepRate > 0, keepRate <= 1 else { throw EngineError("EViT: keep rate must be in (0, 1], got \(keepRate)") }
         let blocks = blocks ?? Self.defaultBlocks(depth: c.depth)
@@ -33,13 +35,32 @@ public final class EViTModel: @unchecked Sendable {
             throw EngineError("EViT: block \(bad) is out of range for a model with \(c.depth) blocks (0..\(c.depth - 1))")
         }
         guard Set(blocks).count == blocks.count else { throw EngineError("EViT: a block is listed twice in \(blocks)") }
+        try self.init(dense: dense, keepRate: keepRate, blocks: blocks, schedule: nil)
+    }
+
+    /// EViT keeping, in every block, what `schedule` says the block leaves: k candidates and the
+    /// fused token, k = tokens - prefix - 1 (a block whose count is not below its input keeps all).
+    public convenience init(dense: ViTModel, schedule: TokenSchedule) throws {
+        let c = dense.config
+        try schedule.check(for: c, method: "EViT")
+        if let bad = schedule.counts(tokens: c.tokens).first(where: { $0.mlp < $0.attention && $0.mlp < c.prefixTokens + 2 }) {
+            throw EngineError("EViT: a block cannot leave \(bad.mlp) tokens; it keeps CLS, at least one patch token and the fused one (\(c.prefixTokens + 2))")
+        }
+        try self.init(dense: dense, keepRate: 1, blocks: Array(0..<c.depth), schedule: schedule)
+    }
+
+    private init(dense: ViTModel, keepRate: Double, blocks: [Int], schedule: TokenSchedule?) throws {
+        let c = dense.config
         self.dense = dense
         self.keepRate = keepRate
         self.blocks = blocks.sorted()
+        self.schedule = schedule
+        let target = schedule?.counts(tokens: c.tokens)
         var t = c.tokens
         var counts: [TokenCount] = [], reducing: [Bool] = []
         for l in 0..<c.depth {
-            let k = Self.keep(rate: keepRate, candidates: t - c.prefixTokens)
+            let k = target.map { $0[l].mlp < t ? $0[l].mlp - c.prefixTokens - 1 : t - c.prefixTokens }
+                ?? Self.keep(rate: keepRate, candidates: t - c.prefixTokens)
             let reduces = blocks.contains(l) && k < t - c.prefixTokens
             let u = reduces ? c.prefixTokens + k + 1 : t
             counts.append(TokenCount(attention: t, mlp: u))

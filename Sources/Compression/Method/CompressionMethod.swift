@@ -56,6 +56,15 @@ public protocol CompressionMethod {
     /// without the method's run).
     static func knobSettings(_ knobs: ExplorerKnobs, config: ViTConfig) -> [(key: String, value: String)]
 
+    // The command line.
+
+    /// The options (`MethodArguments`) the method reads; any other given with it is an error.
+    static var arguments: Set<MethodArguments.Key> { get }
+    /// The settings the options say (the rest at the method's defaults), or nil to run the
+    /// method's own files as they are (Prune and Merge). Throws `MethodArgumentError` on values that
+    /// make no sense for the method and on a required option missing.
+    static func settings(from arguments: MethodArguments) throws -> Settings?
+
     /// Whether a model file is this method's own (Prune and Merge: it holds merge matrices) rather
     /// than a dense model the method is applied to.
     static func ownsFile(_ file: SafeTensorsFile) -> Bool
@@ -90,6 +99,14 @@ extension CompressionMethod {
     public static func panelLines(knobs: ExplorerKnobs, config: ViTConfig, settings: [(key: String, value: String)]) -> [String] { [title] }
     public static func summaryLine(knobs: ExplorerKnobs, config: ViTConfig) -> String { title }
     public static var defaultSettings: Settings? { nil }
+    public static var arguments: Set<MethodArguments.Key> { [] }
+    public static func settings(from arguments: MethodArguments) throws -> Settings? { defaultSettings }
+
+    /// What the options choose: the method at `settings(from:)`, or its own files.
+    public static func choice(from a: MethodArguments) throws -> MethodChoice {
+        try a.check(for: Self.self)
+        return try settings(from: a).map { MethodChoice(Self.self, settings: $0) } ?? MethodChoice(fileOf: Self.self)
+    }
 
     /// `defaultSettings`, or this method's own files when it has none.
     static var defaultChoice: MethodChoice {

@@ -2,8 +2,8 @@ import Engine
 
 /// What the explorer's keys have set, as every method reads it: the keep ratio is every method's
 /// (so the methods compare at one budget), the rest each method reads or ignores (`prune`, the plan
-/// source, grouping and recovery shape Prune and Merge's plans; `tomeR` and `evitBlocks` come from
-/// the command line).
+/// source, grouping and recovery shape Prune and Merge's plans; `arguments` come from the command
+/// line and fix what they say, such as ToMe's r or a DiffRate schedule).
 public struct ExplorerKnobs: Sendable, Equatable {
     public var keep: Double
     public var prune: Double
@@ -13,15 +13,13 @@ public struct ExplorerKnobs: Sendable, Equatable {
     public var planSource: String
     /// Whether the plan is a Prune and Merge file's own (`--pm`), fixed.
     public var planFromFile: Bool
-    /// ToMe's r from `--r`; nil: from the keep ratio.
-    public var tomeR: Int?
-    /// EViT's reducing blocks from `--blocks`; nil: EViT's.
-    public var evitBlocks: [Int]?
+    /// The method's options from the command line (what each method reads: its `arguments`).
+    public var arguments: MethodArguments
 
     public init(keep: Double, prune: Double, grouping: PMPlanner.Grouping, recovery: PMRecovery, planSource: String,
-                planFromFile: Bool, tomeR: Int?, evitBlocks: [Int]?) {
+                planFromFile: Bool, arguments: MethodArguments = MethodArguments()) {
         self.keep = keep; self.prune = prune; self.grouping = grouping; self.recovery = recovery
-        self.planSource = planSource; self.planFromFile = planFromFile; self.tomeR = tomeR; self.evitBlocks = evitBlocks
+        self.planSource = planSource; self.planFromFile = planFromFile; self.arguments = arguments
     }
 }
 

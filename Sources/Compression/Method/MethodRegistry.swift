@@ -7,6 +7,8 @@ public enum MethodRegistry {
             PruneAndMerge.self,
             ToMe.self,
             EViT.self,
+            PiToMe.self,
+            DiffRate.self,
         ]
     }
 

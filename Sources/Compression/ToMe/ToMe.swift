@@ -36,24 +36,37 @@ public enum ToMe: CompressionMethod {
         return max(0, Int((2 * (1 - keep) * Double(c.numPatches) / Double(c.depth - 1)).rounded()))
     }
 
+    /// The command line's settings when it fixed the budget (`--r` or `--schedule`), else r from keep.
+    static func explorerSettings(_ k: ExplorerKnobs, config: ViTConfig) throws -> (settings: Settings, fromKeep: Bool) {
+        let a = k.arguments
+        if a.r != nil || a.schedule != nil, let s = try settings(from: a) { return (s, false) }
+        return (Settings(schedule: .constant(r(keep: k.keep, config: config)), proportionalAttention: !a.noPropAttn), true)
+    }
+
     public static func explorerRun(dense: ViTModel, knobs k: ExplorerKnobs, scores: ExplorerScores) throws -> ExplorerRun? {
-        let r = k.tomeR ?? Self.r(keep: k.keep, config: dense.config)
-        let tome = try ToMeModel(dense: dense, r: r)
+        let (s, fromKeep) = try explorerSettings(k, config: dense.config)
+        let tome = try ToMeModel(dense: dense, schedule: s.schedule, proportionalAttention: s.proportionalAttention)
         // ToMe merges at most half of a block's tokens: name the r that actually ran when the cap bit.
         let merged = tome.merged, perBlock = merged.map(String.init).joined(separator: ",")
-        let capped = merged.contains { $0 < r } ? " (capped at half the tokens: \(perBlock))" : ""
-        let note = "ToMe: r = \(r) merged per block" + capped + (k.tomeR == nil ? " (mean tokens ~ keep x all)" : "") + ", proportional attn"
-        let settings = [("r", capped.isEmpty ? "\(r)" : "\(r) capped \(perBlock)")] + (k.tomeR == nil ? [("keep", fixed2(k.keep))] : []) +
-            [("prop-attn", "on")]
+        let capped = zip(merged, tome.r).contains { $0 < $1 } ? " (capped at half the tokens: \(perBlock))" : ""
+        let asked = label(s).dropFirst()
+        let attn = s.proportionalAttention ? "on" : "off"
+        let note = "ToMe: r = \(asked) merged per block" + capped + (fromKeep ? " (mean tokens ~ keep x all)" : "") + ", proportional attn \(attn)"
+        let settings = [("r", capped.isEmpty ? String(asked) : "\(asked) capped \(perBlock)")] + (fromKeep ? [("keep", fixed2(k.keep))] : []) +
+            [("prop-attn", attn)]
         return ExplorerRun(model: tome, note: note, settings: settings)
     }
 
     public static func panelLines(knobs k: ExplorerKnobs, config: ViTConfig, settings: [(key: String, value: String)]) -> [String] {
-        [String(format: "ToMe  keep %.2f  (r %d per block)", k.keep, k.tomeR ?? r(keep: k.keep, config: config))]
+        ["ToMe  keep \(fixed2(k.keep))  (r \(rText(k, config)) per block)"]
     }
 
     public static func summaryLine(knobs k: ExplorerKnobs, config: ViTConfig) -> String {
-        String(format: "ToMe keep %.2f (r %d)", k.keep, k.tomeR ?? r(keep: k.keep, config: config))
+        "ToMe keep \(fixed2(k.keep)) (r \(rText(k, config)))"
+    }
+
+    static func rText(_ k: ExplorerKnobs, _ config: ViTConfig) -> String {
+        ((try? explorerSettings(k, config: config)).map { String(label($0.settings).dropFirst()) }) ?? "?"
     }
 
     public static func label(_ s: Settings) -> String {
@@ -61,7 +74,27 @@ public enum ToMe: CompressionMethod {
         case .constant(let r): return "r\(r)"
         case .perBlock(let r): return "r" + r.map(String.init).joined(separator: "-")
         case .inflected(let r, let inflect): return "r\(r)i\(inflect)"
+        case .tokens(let s): return "r" + s.label
         }
+    }
+
+    // The command line: --r (with --inflect) or --schedule, --no-prop-attn.
+
+    public static let arguments: Set<MethodArguments.Key> = [.r, .inflect, .schedule, .noPropAttn]
+
+    public static func settings(from a: MethodArguments) throws -> Settings? {
+        let attn = !a.noPropAttn
+        if let s = a.schedule {
+            guard a.r == nil, a.inflect == nil else { throw MethodArgumentError("--schedule gives ToMe its counts per block: leave out --r and --inflect") }
+            return Settings(schedule: .tokens(s), proportionalAttention: attn)
+        }
+        guard let r = a.r else { throw MethodArgumentError("--method tome needs --r (tokens merged per block, e.g. --r 8) or --schedule FILE") }
+        if let inflect = a.inflect {
+            guard r.count == 1 else { throw MethodArgumentError("--inflect makes the per-block list itself: give a single --r") }
+            guard inflect.isFinite, (-1...1).contains(inflect) else { throw MethodArgumentError("--inflect must be in [-1, 1], got \(inflect)") }
+            return Settings(schedule: .inflected(r: r[0], inflect: inflect), proportionalAttention: attn)
+        }
+        return Settings(schedule: r.count == 1 ? .constant(r[0]) : .perBlock(r), proportionalAttention: attn)
     }
 }
 

@@ -41,10 +41,16 @@ public final class ToMeModel: @unchecked Sendable {
         /// truncated: the mean stays about r. inflect -1 falls from 2r to 0 (merge early, when the
         /// tokens are many), +1 rises from 0 to 2r, 0 is constant. Values in [-1, 1].
         case inflected(r: Int, inflect: Double)
+        /// The tokens each block leaves, from a schedule file (`TokenSchedule`): r is what a block
+        /// must merge to get there (after the cap at half its tokens, the next blocks follow what
+        /// was reached).
+        case tokens(TokenSchedule)
 
         /// r for each of `depth` blocks, with `parse_r`'s arithmetic (Python floats, int() truncation).
         public func values(depth: Int) throws -> [Int] {
             switch self {
+            case .tokens:
+                throw EngineError("ToMe: a token schedule needs the model's token count: use values(config:)")
             case .constant(let r): return [Int](repeating: r, count: depth)
             case .perBlock(let r): return r
             case .inflected(let r, let inflect):
@@ -62,7 +68,19 @@ public final class ToMeModel: @unchecked Sendable {
     }
 
     public convenience init(dense: ViTModel, schedule: Schedule, proportionalAttention: Bool = true) throws {
-        try self.init(dense: dense, r: try schedule.values(depth: dense.config.depth), proportionalAttention: proportionalAttention)
+        let c = dense.config
+        guard case .tokens(let s) = schedule else {
+            try self.init(dense: dense, r: try schedule.values(depth: c.depth), proportionalAttention: proportionalAttention)
+            return
+        }
+        try s.check(for: c, method: "ToMe")
+        var t = c.tokens
+        let r = s.counts(tokens: c.tokens).map { n -> Int in
+            let want = max(0, t - n.mlp)
+            defer { t -= min(want, (t - c.prefixTokens) / 2) }
+            return want
+        }
+        try self.init(dense: dense, r: r, proportionalAttention: proportionalAttention)
     }
 
     static func counts(_ r: [Int], _ c: ViTConfig) -> [TokenCount] {

@@ -93,6 +93,7 @@ public struct PatchMap: Sendable {
         switch st {
         case .kept: return "#"
         case .dropped: return "-"
+        case .discarded: return "x"
         case .pruned: return "."
         case .unassigned: return ":"
         case .center(let g): return Character(letters[g % 26].uppercased())
