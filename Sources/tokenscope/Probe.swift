@@ -8,7 +8,7 @@ struct Probe: ParsableCommand {
         abstract: "Measure how much spatial information a method keeps: a linear per-patch foreground probe, scored by mIoU.",
         discussion: """
         Without --probe: trains the probe on the dense model (logistic regression on the final patch tokens, through the model's final LayerNorm, of --train-images training images; a patch is foreground when more than half its pixels are above 64 of 255), reports its mIoU on --test-images test images and writes it to --out.
-        With --probe: evaluates that probe on the full token grid a method gives back (--method, as in eval): Prune and Merge restores every token; ToMe unmerges through its source matrix (each patch gets the token holding it); EViT keeps only the kept tokens in place, and every dropped patch gets the fused token.
+        With --probe: evaluates that probe on the full token grid a method gives back (--method, as in eval): Prune and Merge restores every token; ToMe unmerges through its source matrix (each patch gets the token holding it); EViT keeps only the kept tokens in place, and every dropped patch gets the fused token; PiToMe unmerges as ToMe; DiffRate unmerges its merged tokens and a patch it discarded keeps its value from the block that discarded it.
         mIoU is the mean over background and foreground of intersection / union, over all patches of the test images, in percent.
         """
     )

@@ -10,7 +10,7 @@ struct TokenScope: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "tokenscope",
-        abstract: "Explore token compression (Prune and Merge, ToMe, EViT) in Vision Transformers, from a terminal.",
+        abstract: "Explore token compression (Prune and Merge, ToMe, EViT, PiToMe, DiffRate) in Vision Transformers, from a terminal.",
         discussion: """
         TokenScope runs timm ViT/DeiT checkpoints (safetensors) on the CPU with its own engine. Matrix products: oneDNN, whose JIT kernels follow the CPU's instruction set (see `tokenscope --version`); the engine's workers each run one-thread products, so --threads is the number of cores used.
         """,

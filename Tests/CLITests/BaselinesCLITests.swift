@@ -75,6 +75,42 @@ final class BaselinesCLITests: XCTestCase {
         XCTAssertEqual(a["method"] as? String, "evit")
     }
 
+    /// PiToMe at its ratio and DiffRate at its published schedule (rescaled to the tiny model's 49
+    /// patches and 3 blocks: blocks 3, 7 and 11 of the 12, patch counts x 49/196), a schedule file
+    /// driving ToMe, EViT and DiffRate alike, and the export of both new methods.
+    func testEvalRunsPiToMeDiffRateAndScheduleFiles() throws {
+        let (model, data) = try makeModelAndData()
+        let base = ["eval", "--model", model, "--data", data, "--json"]
+        let pitome = try json(try CLI.run(base + ["--method", "pitome", "--ratio", "0.9"]))
+        XCTAssertEqual(pitome["method"] as? String, "pitome")
+        XCTAssertEqual(pitome["tokens_per_block"] as? [Int], [46, 42, 38], "int(T - 0.9 T) of 49, 45, 41")
+        let diffrate = try json(try CLI.run(base + ["--method", "diffrate"]))
+        XCTAssertEqual(diffrate["tokens_per_block"] as? [Int], [40, 28, 2])
+        let file = CLI.temp("schedule.json")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try Data(#"{"tokens": [45, 40, 30]}"#.utf8).write(to: URL(fileURLWithPath: file))
+        for method in ["tome", "evit", "diffrate"] {
+            let o = try json(try CLI.run(base + ["--method", method, "--schedule", file]))
+            XCTAssertEqual(o["tokens_per_block"] as? [Int], [45, 40, 30], method)
+        }
+        let image = CLI.fixtures.appendingPathComponent("../../assets/images/00-t-shirt-top.png").standardized.path
+        for method in ["pitome", "diffrate"] {
+            let e = try CLI.run(["export", image, "--model", model, "--method", method, "--format", "json"])
+            XCTAssertEqual(e.status, 0, e.stderr)
+            let o = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any] ?? [:]
+            let layers = o["layers"] as? [[String: Any]] ?? []
+            XCTAssertEqual(layers.count, 3, method)
+            XCTAssertTrue(e.stdout.contains(method == "diffrate" ? "\"discarded\"" : "\"merged\""), method)
+        }
+        assertCleanFailure(try CLI.run(base + ["--method", "pitome", "--r", "2"]), ["--r is not a setting of --method pitome", "add --method tome"])
+        assertCleanFailure(try CLI.run(base + ["--method", "pitome", "--ratio", "0.3"]), ["--ratio must be in [0.5, 1]"])
+        assertCleanFailure(try CLI.run(base + ["--method", "diffrate", "--schedule", file + ".missing"]), ["cannot read the schedule"])
+        try Data(#"{"tokens": [45, 40]}"#.utf8).write(to: URL(fileURLWithPath: file))
+        assertCleanFailure(try CLI.run(base + ["--method", "diffrate", "--schedule", file]), ["2 prune and 2 merge counts", "3 blocks"])
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: file))
+        assertCleanFailure(try CLI.run(base + ["--method", "tome", "--schedule", file]), ["not a JSON object"])
+    }
+
     func testBadValuesGiveOneLine() throws {
         let model = CLI.fixture("vit-s8.safetensors"), input = CLI.fixture("vit-s8.reference.safetensors")
         let base = ["infer", "--model", model, "--input", input, "--json"]

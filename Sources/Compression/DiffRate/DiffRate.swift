@@ -16,6 +16,7 @@ public enum DiffRate: CompressionMethod {
     }
     public static let id = "diffrate"
     public static let title = "DiffRate"
+    public static let shortTitle = "DiffRt"
     public static let summary = "DiffRate: per block, prune by CLS attention, then merge the least attended into similar tokens, to a published schedule or --schedule"
 
     public static let defaultSettings: Settings? = Settings()
@@ -54,8 +55,8 @@ public enum DiffRate: CompressionMethod {
         let m = try DiffRateModel(dense: dense, schedule: s)
         let pruned = (0..<dense.config.depth).reduce(0) { $0 + m.split(layer: $1).pruned }
         let merged = (0..<dense.config.depth).reduce(0) { $0 + m.split(layer: $1).merged }
-        let source = k.arguments.schedule == nil ? "published schedule \(s.label) (nearest keep \(fixed2(k.keep)))" : "schedule \(s.label)"
-        let note = "DiffRate: \(source); \(pruned) tokens pruned by CLS attention and \(merged) merged over the blocks, proportional attn"
+        let source = k.arguments.schedule == nil ? "published \(s.label), nearest keep \(fixed2(k.keep))" : "schedule \(s.label)"
+        let note = "DiffRate \(source): \(pruned) pruned by CLS attention, \(merged) merged in all"
         return ExplorerRun(model: m, note: note, settings: [("schedule", s.label), ("prop-attn", "on")])
     }
 

@@ -17,6 +17,6 @@ public enum MethodRegistry {
         all.first { $0.id == id }
     }
 
-    /// The `--method` values, for help and messages ("dense|pm|tome|evit").
+    /// The `--method` values, for help and messages ("dense|pm|tome|...").
     public static var ids: [String] { all.map { $0.id } }
 }

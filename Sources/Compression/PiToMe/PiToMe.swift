@@ -52,8 +52,9 @@ public enum PiToMe: CompressionMethod {
     public static func explorerRun(dense: ViTModel, knobs k: ExplorerKnobs, scores: ExplorerScores) throws -> ExplorerRun? {
         let s = explorerSettings(k, config: dense.config)
         let m = try PiToMeModel(dense: dense, ratio: s.ratio, margin: s.margin)
-        let merged = m.tokenCounts.map { String($0.attention - $0.mlp) }.joined(separator: ",")
-        let note = "PiToMe: each block keeps \(label(s)) of its tokens (merged \(merged)); blocks \(m.dense.config.depth / 2 + 1)+ protect isolated tokens"
+        let depth = m.dense.config.depth, first = (depth + 1) / 2 + 1
+        let protected = first <= depth ? "; layers \(first)-\(depth) protect isolated tokens" : ""
+        let note = "PiToMe: each block keeps \(label(s)) of its tokens\(protected)"
         return ExplorerRun(model: m, note: note, settings: [("ratio", label(s)), ("margin", fixed2(s.margin))] + (k.arguments.ratio == nil ? [("keep", fixed2(k.keep))] : []))
     }
 

@@ -7,24 +7,19 @@ import Engine
 final class PiToMeReducer: TokenReducer {
     let model: PiToMeModel
     let tokenCounts: [TokenCount]
-    private var sizes: [Arena]
-    private var current = 0
+    private let sizes: TokenSizes
     /// Per worker: metric [T, hd] and similarity [T, T].
     private var scratch: [Arena] = []
 
     init(_ model: PiToMeModel, batch: Int) {
         self.model = model
         tokenCounts = model.tokenCounts
-        let n = batch * model.dense.config.tokens
-        sizes = [Arena(count: n, zeroed: false), Arena(count: n, zeroed: false)]
+        sizes = TokenSizes(config: model.dense.config, batch: batch)
     }
 
     func reduces(layer l: Int) -> Bool { tokenCounts[l].mlp < tokenCounts[l].attention }
 
-    func reset(batch b: Int) {
-        sizes[0].base.update(repeating: 1, count: b * model.dense.config.tokens)
-        current = 0
-    }
+    func reset(batch b: Int) { sizes.reset(batch: b) }
 
     func keyBias(layer l: Int) -> UnsafePointer<Float>? { nil }
 
@@ -34,7 +29,7 @@ final class PiToMeReducer: TokenReducer {
         let d = c.dim, hd = c.headDim, inner = c.innerDim, n = c.tokens, pre = c.prefixTokens
         let metricSize = n * hd
         while scratch.count < workers { scratch.append(Arena(count: metricSize + n * n, zeroed: false)) }
-        let old = SendablePointer(sizes[current].base), new = SendablePointer(sizes[1 - current].base)
+        let old = sizes.old, new = sizes.new
         let o = SendablePointer(out), bufs = scratch.map { SendablePointer($0.base) }
         let margin = Float(model.margin(layer: l)), protecting = model.protects(layer: l)
         Parallel.indexedChunks(b, workers: workers) { w, range in
@@ -48,6 +43,6 @@ final class PiToMeReducer: TokenReducer {
                 tracker.remap(image: i, newOf: plan.newOf, carry: plan.carry)
             }
         }
-        current = 1 - current
+        sizes.commit(batch: b, tokens: u, withLogs: false)
     }
 }
