@@ -22,3 +22,8 @@ public protocol TokenReducer: AnyObject {
     func reduce(layer l: Int, from t: Int, to u: Int, acts a: Activations.Layer, into out: UnsafeMutablePointer<Float>,
                 tracker: TokenTracker, batch b: Int, workers: Int)
 }
+
+extension TokenReducer {
+    /// A block reduces where it leaves fewer tokens than it got.
+    func reduces(layer l: Int) -> Bool { tokenCounts[l].mlp < tokenCounts[l].attention }
+}

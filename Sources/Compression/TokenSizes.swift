@@ -45,3 +45,15 @@ final class TokenSizes {
     /// The key bias for proportional attention, or nil before any merge.
     var keyBias: UnsafePointer<Float>? { merged ? UnsafePointer(logs.base) : nil }
 }
+
+/// A reducer that merges and keeps `TokenSizes`: resetting them is its reset, and with
+/// proportional attention their logarithms are its key bias.
+protocol SizeTrackingReducer: TokenReducer {
+    var sizes: TokenSizes { get }
+    var proportionalAttention: Bool { get }
+}
+
+extension SizeTrackingReducer {
+    func reset(batch b: Int) { sizes.reset(batch: b) }
+    func keyBias(layer l: Int) -> UnsafePointer<Float>? { proportionalAttention ? sizes.keyBias : nil }
+}

@@ -55,8 +55,8 @@ public enum DiffRate: CompressionMethod {
         let m = try DiffRateModel(dense: dense, schedule: s)
         let pruned = (0..<dense.config.depth).reduce(0) { $0 + m.split(layer: $1).pruned }
         let merged = (0..<dense.config.depth).reduce(0) { $0 + m.split(layer: $1).merged }
-        let source = k.arguments.schedule == nil ? "published \(s.label), nearest keep \(fixed2(k.keep))" : "schedule \(s.label)"
-        let note = "DiffRate \(source): \(pruned) pruned by CLS attention, \(merged) merged in all"
+        let source = k.arguments.schedule == nil ? "(published, nearest keep \(fixed2(k.keep)))" : "(from the file)"
+        let note = "DiffRate \(s.label) \(source): \(pruned) pruned, \(merged) merged in all"
         return ExplorerRun(model: m, note: note, settings: [("schedule", s.label), ("prop-attn", "on")])
     }
 

@@ -5,22 +5,17 @@ import Engine
 /// (+ log size per key) when proportional attention is on.
 ///
 ///     res1 [B, t, D], att [B, H, t, t]  ->  out [B, u, D];  size [B, t] -> [B, u]
-final class DiffRateReducer: TokenReducer {
+final class DiffRateReducer: SizeTrackingReducer {
     let model: DiffRateModel
     let tokenCounts: [TokenCount]
-    private let sizes: TokenSizes
+    let sizes: TokenSizes
+    var proportionalAttention: Bool { model.proportionalAttention }
 
     init(_ model: DiffRateModel, batch: Int) {
         self.model = model
         tokenCounts = model.tokenCounts
         sizes = TokenSizes(config: model.dense.config, batch: batch)
     }
-
-    func reduces(layer l: Int) -> Bool { tokenCounts[l].mlp < tokenCounts[l].attention }
-
-    func reset(batch b: Int) { sizes.reset(batch: b) }
-
-    func keyBias(layer l: Int) -> UnsafePointer<Float>? { model.proportionalAttention ? sizes.keyBias : nil }
 
     func reduce(layer l: Int, from t: Int, to u: Int, acts a: Activations.Layer, into out: UnsafeMutablePointer<Float>,
                 tracker: TokenTracker, batch b: Int, workers: Int) {

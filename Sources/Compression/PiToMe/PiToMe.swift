@@ -54,7 +54,7 @@ public enum PiToMe: CompressionMethod {
         let m = try PiToMeModel(dense: dense, ratio: s.ratio, margin: s.margin)
         let depth = m.dense.config.depth, first = (depth + 1) / 2 + 1
         let protected = first <= depth ? "; layers \(first)-\(depth) protect isolated tokens" : ""
-        let note = "PiToMe: each block keeps \(label(s)) of its tokens\(protected)"
+        let note = "PiToMe: ratio \(label(s)) per block\(protected)"
         return ExplorerRun(model: m, note: note, settings: [("ratio", label(s)), ("margin", fixed2(s.margin))] + (k.arguments.ratio == nil ? [("keep", fixed2(k.keep))] : []))
     }
 

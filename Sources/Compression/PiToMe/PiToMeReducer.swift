@@ -4,10 +4,12 @@ import Engine
 /// averages (`BipartiteMatching.mergeWeighted`), sizes carried to the next merges only.
 ///
 ///     res1 [B, t, D], qkv [B, t, 3I]  ->  out [B, u, D];  size [B, t] -> [B, u]
-final class PiToMeReducer: TokenReducer {
+final class PiToMeReducer: SizeTrackingReducer {
     let model: PiToMeModel
     let tokenCounts: [TokenCount]
-    private let sizes: TokenSizes
+    let sizes: TokenSizes
+    /// PiToMe's DeiT patch does not bias the attention by the sizes.
+    let proportionalAttention = false
     /// Per worker: metric [T, hd] and similarity [T, T].
     private var scratch: [Arena] = []
 
@@ -16,12 +18,6 @@ final class PiToMeReducer: TokenReducer {
         tokenCounts = model.tokenCounts
         sizes = TokenSizes(config: model.dense.config, batch: batch)
     }
-
-    func reduces(layer l: Int) -> Bool { tokenCounts[l].mlp < tokenCounts[l].attention }
-
-    func reset(batch b: Int) { sizes.reset(batch: b) }
-
-    func keyBias(layer l: Int) -> UnsafePointer<Float>? { nil }
 
     func reduce(layer l: Int, from t: Int, to u: Int, acts a: Activations.Layer, into out: UnsafeMutablePointer<Float>,
                 tracker: TokenTracker, batch b: Int, workers: Int) {

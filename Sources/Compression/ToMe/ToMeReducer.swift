@@ -6,11 +6,12 @@ import Engine
 /// (+ log s per key) when proportional attention is on.
 ///
 ///     res1 [B, t, D], qkv [B, t, 3I]  ->  out [B, t - r, D];  size [B, t] -> [B, t - r]
-final class ToMeReducer: TokenReducer {
+final class ToMeReducer: SizeTrackingReducer {
     let model: ToMeModel
     let batch: Int
     let tokenCounts: [TokenCount]
-    private let sizes: TokenSizes
+    let sizes: TokenSizes
+    var proportionalAttention: Bool { model.proportionalAttention }
     /// Per worker: metric [T, hd] and scores [ceil(T/2), floor(T/2)].
     private var scratch: [Arena] = []
 
@@ -20,12 +21,6 @@ final class ToMeReducer: TokenReducer {
         tokenCounts = model.tokenCounts
         sizes = TokenSizes(config: model.dense.config, batch: batch)
     }
-
-    func reduces(layer l: Int) -> Bool { tokenCounts[l].mlp < tokenCounts[l].attention }
-
-    func reset(batch b: Int) { sizes.reset(batch: b) }
-
-    func keyBias(layer l: Int) -> UnsafePointer<Float>? { model.proportionalAttention ? sizes.keyBias : nil }
 
     func reduce(layer l: Int, from t: Int, to u: Int, acts a: Activations.Layer, into out: UnsafeMutablePointer<Float>,
                 tracker: TokenTracker, batch b: Int, workers: Int) {
