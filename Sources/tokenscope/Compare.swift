@@ -80,7 +80,10 @@ struct Compare: ParsableCommand {
             let ftDir = finetuned ?? (model == nil ? Assets.find("models/fmnist-vit.safetensors").map { ($0 as NSString).deletingLastPathComponent } : nil)
 
             var entries: [(name: String, model: AnyModel, prune: Double?)] = [("dense", AnyModel(DenseModel(m)), nil)]
+            // Per budget: the Prune and Merge rows and the other methods' rows matched to them.
+            var budgets: [(pm: [Int], others: [Int])] = []
             for k in try parsedKeeps() {
+                var budget: (pm: [Int], others: [Int]) = ([], [])
                 let tag = String(format: "k%02d", Int((k * 100).rounded()))
                 var finetunedModel: PMModel?
                 if let dir = ftDir, FileManager.default.fileExists(atPath: "\(dir)/fmnist-pm-\(tag).safetensors") {
@@ -96,15 +99,22 @@ struct Compare: ParsableCommand {
                 let plan = try PMPlanner.plan(ranks: r, config: c, options: .init(keep: k, prune: pruneRate, blocks: Array(0..<c.depth), grouping: .grid))
                 // Same recovery as the fine-tuned file, so the two rows differ only by fine-tuning.
                 let pm = try PMModel(dense: m, blocks: plan, recovery: finetunedModel?.recovery ?? .update)
+                budget.pm.append(entries.count)
                 entries.append(("pm-\(tag)", AnyModel(pm), pruneRate))
-                if let ft = finetunedModel { entries.append(("pm-\(tag)-finetuned", AnyModel(ft), pruneRate)) }
+                if let ft = finetunedModel {
+                    budget.pm.append(entries.count)
+                    entries.append(("pm-\(tag)-finetuned", AnyModel(ft), pruneRate))
+                }
                 // Every other method at its settings nearest this plan's FLOPs (dense has none: its row is first).
                 for method in MethodRegistry.all where method.id != PruneAndMerge.id {
                     if let matched = try method.matching(flops: pm.flopsPerImage, dense: m, ranks: nil) {
+                        budget.others.append(entries.count)
                         entries.append((matched.name, AnyModel(matched.model), nil))
                     }
                 }
+                budgets.append(budget)
             }
+            var hits = [[Bool]](repeating: [], count: entries.count)
 
             var rows: [CompareRow] = []
             var denseB32 = 0.0
@@ -120,11 +130,13 @@ struct Compare: ParsableCommand {
                 if let test {
                     let e = evaluate(any, on: test, limit: limit ?? test.count, threads: threads)
                     row.top1 = round2(e.top1)
+                    hits[k] = e.hits
                     scored = e.images
                 } else if let folder {
                     let (e, stream) = try evaluate(any, on: folder, batch: 100, threads: threads, strict: strict)
                     guard e.images > 0 else { throw EngineError("\(data): none of the \(folder.count) images could be read") }
                     row.top1 = round2(e.top1)
+                    hits[k] = e.hits
                     scored = e.images
                     skippedNote = stream.skippedSummary
                 }
@@ -141,16 +153,31 @@ struct Compare: ParsableCommand {
                 rows.append(row)
             }
             if let skippedNote { printError(skippedNote) }
-            let objects = rows.map(\.json)
-            if let jsonOut { try AtomicFile.write(Array((try jsonLine(objects) + "\n").utf8), to: jsonOut) }
+            // Each Prune and Merge row against every row matched to its budget, and fine-tuned against training-free.
+            var pairs: [(Int, Int)] = []
+            for b in budgets {
+                for p in b.pm { for o in b.others { pairs.append((p, o)) } }
+                if b.pm.count == 2 { pairs.append((b.pm[1], b.pm[0])) }
+            }
+            let comparisons = pairs.compactMap { a, b -> CompareRow.Comparison? in
+                guard !hits[a].isEmpty, hits[a].count == hits[b].count else { return nil }
+                return CompareRow.Comparison(a: entries[a].name, b: entries[b].name, test: PairedComparison(hits[a], hits[b]), matchedOn: "gflops")
+            }
+            let object: [String: Any] = ["rows": rows.map(\.json), "comparisons": comparisons.map(\.json)]
+            if let jsonOut { try AtomicFile.write(Array((try jsonLine(object) + "\n").utf8), to: jsonOut) }
             if json {
-                print(try jsonLine(objects))
+                print(try jsonLine(object))
                 return
             }
             let what = folder.map { $0.isLabelled ? "images of \($0.root)" : "images of \($0.root), agreement with dense" } ?? "test images"
             print("| method | top-1 % (\(scored) \(what)) | GFLOPs (official GMACs) | images/s b1 | images/s b32 | speed-up b32 (FLOPs ratio) | probe mIoU % |")
             print("|---|---|---|---|---|---|---|")
             for r in rows { print(r.markdown) }
+            guard !comparisons.isEmpty else { return }
+            print("")
+            print("| a | b | top-1 a - b (points) | 95 % interval | McNemar p | |")
+            print("|---|---|---|---|---|---|")
+            for cmp in comparisons { print(cmp.markdown) }
         }
     }
 }

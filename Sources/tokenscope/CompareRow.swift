@@ -1,4 +1,5 @@
 import Foundation
+import Engine
 
 /// One row of `compare`'s table: a model's accuracy, cost and speed, rounded as printed, with its
 /// JSON object and its Markdown line.
@@ -27,6 +28,26 @@ struct CompareRow {
         if let prune { o["prune"] = prune }
         if let top1 { o["top1"] = top1 }
         return o
+    }
+
+    /// Two rows' top-1 compared image by image (`PairedComparison`), as `--json` and the table
+    /// show it.
+    struct Comparison {
+        var a: String, b: String
+        var test: PairedComparison
+        var matchedOn: String
+
+        var json: [String: Any] {
+            let ci = test.interval
+            return ["a": a, "b": b, "diff": round2(test.difference), "ci_low": round2(ci.lowerBound), "ci_high": round2(ci.upperBound),
+                    "p_value": test.pValue, "matched_on": matchedOn, "only_a": test.onlyA, "only_b": test.onlyB]
+        }
+
+        var markdown: String {
+            let ci = test.interval
+            let verdict = test.significant ? (test.difference > 0 ? "a better" : "b better") : "not significant"
+            return "| \(a) | \(b) | \(round2(test.difference)) | [\(round2(ci.lowerBound)), \(round2(ci.upperBound))] | \(String(format: "%.3g", test.pValue)) | \(verdict) |"
+        }
     }
 
     /// The row of the Markdown table `compare` prints.

@@ -52,7 +52,11 @@ func evaluate(_ any: AnyModel, on folder: ImageFolder, batch: Int, threads: Int,
                 return CrossEntropy.forward(probs: pb, logits: logits, labels: lb, batch: b, classes: k, smoothing: 0)
             }
         }
-        for i in 0..<b where topOne(logits + i * k, classes: k) == Int(labels[i]) { result.correct += 1 }
+        for i in 0..<b {
+            let hit = topOne(logits + i * k, classes: k) == Int(labels[i])
+            result.hits.append(hit)
+            if hit { result.correct += 1 }
+        }
         result.images += b
     }
     result.seconds = Clock.now() - t0

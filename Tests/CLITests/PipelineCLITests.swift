@@ -122,7 +122,20 @@ final class PipelineCLITests: XCTestCase {
         let cmp = try run(["compare", "--model", "\(dir)/dense.safetensors", "--ranks", "\(dir)/ranks.safetensors", "--probe",
                            "\(dir)/probe.safetensors", "--finetuned", dir, "--data", data, "--keeps", "0.5",
                            "--probe-images", "50", "--seconds", "0.2", "--json"])
-        let table = try JSONSerialization.jsonObject(with: Data(cmp.stdout.utf8)) as? [[String: Any]] ?? []
+        let report = try JSONSerialization.jsonObject(with: Data(cmp.stdout.utf8)) as? [String: Any] ?? [:]
+        let table = report["rows"] as? [[String: Any]] ?? []
+        // Paired tests: each PM row against each matched row, and fine-tuned against training-free.
+        let comparisons = report["comparisons"] as? [[String: Any]] ?? []
+        XCTAssertEqual(comparisons.count, 2 * 4 + 1)
+        for c in comparisons {
+            let diff = c["diff"] as? Double ?? .nan, low = c["ci_low"] as? Double ?? .nan, high = c["ci_high"] as? Double ?? .nan
+            XCTAssertTrue(low <= diff && diff <= high, "\(c)")
+            XCTAssertTrue((0...1).contains(c["p_value"] as? Double ?? -1), "\(c)")
+            XCTAssertEqual(c["matched_on"] as? String, "gflops")
+            let a = table.first { $0["method"] as? String == c["a"] as? String }?["top1"] as? Double ?? .nan
+            let b = table.first { $0["method"] as? String == c["b"] as? String }?["top1"] as? Double ?? .nan
+            XCTAssertEqual(diff, a - b, accuracy: 0.011, "the paired difference is the difference of the rows' top-1")
+        }
         XCTAssertEqual(table.compactMap { $0["method"] as? String }.map { String($0.prefix(4)) }, ["dens", "pm-k", "pm-k", "tome", "evit", "pito", "diff"])
         XCTAssertEqual(table[1]["top1"] as? Double, pm["top1"] as? Double, "training-free row = the compressed file from the same plan")
         XCTAssertEqual(table[1]["prune"] as? Double, 0.2, "the fine-tuned file's prune rate")

@@ -7,6 +7,8 @@ public struct EvalResult: Sendable {
     public var correct: Int
     public var loss: Double
     public var seconds: Double
+    /// Per image, in order: whether its top-1 was right (what paired tests compare).
+    public var hits: [Bool] = []
     public var top1: Double { images == 0 ? 0 : 100 * Double(correct) / Double(images) }
     public var imagesPerSecond: Double { seconds > 0 ? Double(images) / seconds : 0 }
 
@@ -35,6 +37,8 @@ extension ViTModel {
         var input = [Float](repeating: 0, count: bsz * per)
         var probs = [Float](repeating: 0, count: bsz * k)
         var correct = 0
+        var hits: [Bool] = []
+        hits.reserveCapacity(count)
         var lossSum = 0.0
         let t0 = Clock.now()
         var start = 0
@@ -50,10 +54,13 @@ extension ViTModel {
                 let z = logits + i * k
                 var best = 0
                 for j in 1..<k where z[j] > z[best] { best = j }
+                hits.append(best == Int(lab[i]))
                 if best == Int(lab[i]) { correct += 1 }
             }
             start += b
         }
-        return EvalResult(images: count, correct: correct, loss: count > 0 ? lossSum / Double(count) : 0, seconds: Clock.now() - t0)
+        var r = EvalResult(images: count, correct: correct, loss: count > 0 ? lossSum / Double(count) : 0, seconds: Clock.now() - t0)
+        r.hits = hits
+        return r
     }
 }
