@@ -123,8 +123,14 @@ struct Compare: ParsableCommand {
             var scored = 0
             if !json { printError("timing \(entries.count) models, \(rounds) rounds...") }
             let speeds = bestSpeeds(entries.map(\.model), seconds: seconds, rounds: rounds, threads: threads)
+            let started = Clock.now()
             for (k, (name, any, pmPrune)) in entries.enumerated() {
-                if !json { printError("measuring \(name)...") }
+                if !json {
+                    // The rows cost about the same (each runs the test images and the probe once).
+                    let spent = Clock.now() - started
+                    let eta = k > 0 ? String(format: ", about %.0f s left", spent / Double(k) * Double(entries.count - k)) : ""
+                    printError("scoring \(k + 1)/\(entries.count): \(name)\(eta)")
+                }
                 var row = CompareRow(method: name, gflops: round3(any.flopsPerImage / 1e9), gflopsOfficial: round3(any.officialFlops / 1e9),
                                      prune: pmPrune)
                 if let test {
