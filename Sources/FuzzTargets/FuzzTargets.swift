@@ -23,6 +23,9 @@ enum FuzzTarget: String, CaseIterable {
     case idx
     /// Key sequences and window sizes through the explorer's reducer and renderer.
     case keys
+    /// A schedule file (`--schedule`), whole or with a DiffRate table entry picked, then DiffRate,
+    /// ToMe and EViT made from it on a small model and one image run through each.
+    case schedule
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -47,6 +50,22 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? IDXDataset.decode(images: images, labels: labels, imagePath: "fuzz-images", labelPath: "fuzz-labels")
         case .keys:
             KeyFuzz.run(bytes)
+        case .schedule:
+            for selector in [nil, "ViT-S-DeiT/2.9"] {
+                guard let s = try? TokenSchedule.parse(Data(bytes), selector: selector, source: "fuzz", label: "fuzz"),
+                      let dense = Fixed.model else { continue }
+                let models: [(any CompressedModel)?] = [try? DiffRateModel(dense: dense, schedule: s),
+                                                        try? ToMe.model(dense: dense, settings: .init(schedule: .tokens(s))),
+                                                        try? EViT.model(dense: dense, settings: .init(schedule: s))]
+                let image = [Float](repeating: 0.25, count: 256)
+                for case let m? in models {
+                    let pass = m.makePass(batch: 1, recordLayouts: true)
+                    image.withUnsafeBufferPointer { x in
+                        if let p = x.baseAddress { pass.forward(images: p, batch: 1, workers: 1, afterBlock: nil) }
+                    }
+                    for l in 0..<dense.config.depth { _ = pass.patchStates(layer: l, image: 0) }
+                }
+            }
         }
     }
 }
@@ -54,13 +73,18 @@ enum FuzzTarget: String, CaseIterable {
 /// A small model and what the explorer needs of it, made once per process.
 enum Fixed {
     static let config = ViTConfig(imageSize: 16, patchSize: 4, channels: 1, dim: 16, depth: 3, heads: 2, numClasses: 3)
-    static let engine: ExplorerEngine? = {
+    /// The small model with fixed pseudo-random weights.
+    static let model: ViTModel? = {
         guard let model = try? ViTModel(config: config) else { return nil }
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
         for i in 0..<model.table.count {
             seed = seed &* 6364136223846793005 &+ 1442695040888963407
             model.params.base[i] = Float(Int64(bitPattern: seed >> 11) % 1000) / 3000
         }
+        return model
+    }()
+    static let engine: ExplorerEngine? = {
+        guard let model else { return nil }
         var images: [ExplorerImage] = []
         for k in 0..<3 {
             var input = [Float](repeating: 0, count: 256)

@@ -10,7 +10,7 @@ final class FuzzReplayTests: XCTestCase {
             throw XCTSkip("no release build of tokenscope-fuzz: run `swift build -c release` first")
         }
         let fuzz = CLI.root.appendingPathComponent("Tests/Fuzz")
-        let targets = ["safetensors", "pm", "ranks", "image", "idx", "keys"]
+        let targets = ["safetensors", "pm", "ranks", "image", "idx", "keys", "schedule"]
         for t in targets {
             var files: [String] = []
             for dir in ["corpus", "regressions"] {
