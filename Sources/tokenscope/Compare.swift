@@ -25,7 +25,8 @@ struct Compare: ParsableCommand {
     @Option(help: "Timing rounds over all models; each speed is the best round.") var rounds: Int = 2
     @Option(help: "Worker threads.") var threads: Int = defaultThreads
     @Flag(help: "Print one JSON array.") var json = false
-    @Option(help: "Also write the JSON array to this file (atomically), e.g. beside the Markdown table.") var jsonOut: String?
+    @Option(help: "Also write the JSON object to this file (atomically), e.g. beside the Markdown table.") var jsonOut: String?
+    @Option(help: ArgumentHelp("Also draw top-1 against images/s (batch 32 and batch 1, one marker and dotted line per method, training-free in lower case, fine-tuned in upper case, dense *): FILE.png, or - for the same chart as text on stdout after the table.", valueName: "FILE.png|-")) var plot: String?
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
@@ -171,6 +172,7 @@ struct Compare: ParsableCommand {
             }
             let object: [String: Any] = ["rows": rows.map(\.json), "comparisons": comparisons.map(\.json)]
             if let jsonOut { try AtomicFile.write(Array((try jsonLine(object) + "\n").utf8), to: jsonOut) }
+            if let plot, plot != "-" { try ComparePlot.write(rows, to: plot) }
             if json {
                 print(try jsonLine(object))
                 return
@@ -179,11 +181,16 @@ struct Compare: ParsableCommand {
             print("| method | top-1 % (\(scored) \(what)) | GFLOPs (official GMACs) | images/s b1 | images/s b32 | speed-up b32 (FLOPs ratio) | probe mIoU % |")
             print("|---|---|---|---|---|---|---|")
             for r in rows { print(r.markdown) }
-            guard !comparisons.isEmpty else { return }
-            print("")
-            print("| a | b | top-1 a - b (points) | 95 % interval | McNemar p | |")
-            print("|---|---|---|---|---|---|")
-            for cmp in comparisons { print(cmp.markdown) }
+            if !comparisons.isEmpty {
+                print("")
+                print("| a | b | top-1 a - b (points) | 95 % interval | McNemar p | |")
+                print("|---|---|---|---|---|---|")
+                for cmp in comparisons { print(cmp.markdown) }
+            }
+            if plot == "-" {
+                print("")
+                try ComparePlot.write(rows, to: "-")
+            }
         }
     }
 }

@@ -121,7 +121,9 @@ final class PipelineCLITests: XCTestCase {
         try FileManager.default.copyItem(atPath: "\(dir)/pm-ft.safetensors", toPath: "\(dir)/fmnist-pm-k50.safetensors")
         let cmp = try run(["compare", "--model", "\(dir)/dense.safetensors", "--ranks", "\(dir)/ranks.safetensors", "--probe",
                            "\(dir)/probe.safetensors", "--finetuned", dir, "--data", data, "--keeps", "0.5",
-                           "--probe-images", "50", "--seconds", "0.2", "--json"])
+                           "--probe-images", "50", "--seconds", "0.2", "--json", "--plot", "\(dir)/plot.png"])
+        let png = try ImageReader.decode(Array(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/plot.png"))), name: "plot.png")
+        XCTAssertGreaterThan(png.width, 1000, "the accuracy-speed chart, both panels")
         let report = try JSONSerialization.jsonObject(with: Data(cmp.stdout.utf8)) as? [String: Any] ?? [:]
         let table = report["rows"] as? [[String: Any]] ?? []
         // Paired tests: each PM row against each matched row, and fine-tuned against training-free.
