@@ -5,7 +5,16 @@
 #include <immintrin.h>
 #endif
 
-#if defined(__x86_64__) && defined(__clang__)
+/* ThreadSanitizer instruments the loader's resolver that target_clones makes, which then runs before
+ * the sanitizer's runtime is up and crashes at start-up (docs/reliability.md): a TSan build runs the
+ * baseline code only. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TS_NO_CLONES 1
+#endif
+#endif
+
+#if defined(__x86_64__) && defined(__clang__) && !defined(TS_NO_CLONES)
 #define TS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define TS_CLONES

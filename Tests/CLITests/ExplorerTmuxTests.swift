@@ -86,6 +86,56 @@ final class ExplorerTmuxTests: XCTestCase {
         }
     }
 
+    func display(_ format: String) throws -> String {
+        try tmux(["display", "-p", "-t", "s", format]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Ctrl-Z in an interactive shell (job control): the explorer stops with the main screen back and
+    /// the cursor visible; `fg` brings it back on the alternate screen, redrawn; q then ends it with 0.
+    func testCtrlZSuspendsAndFgRedraws() throws {
+        try tmux(["new-session", "-d", "-s", "s", "-x", "80", "-y", "24", "-e", "LANG=C.UTF-8", "-e", "NCURSES_NO_UTF8_ACS=1",
+                  "env PS1='$ ' bash --norc --noprofile -i"], capture: false)
+        _ = try waitFor("$")
+        let cmd = "env TERM=xterm-256color \(CLI.binary) explore --model \(CLI.fixture("vit-s8.safetensors")) " +
+            "\(CLI.fixture("images/pp_a.png")) \(CLI.fixture("images/rgb8.png"))"
+        try tmux(["send-keys", "-t", "s", "-l", cmd], capture: false)
+        try tmux(["send-keys", "-t", "s", "Enter"], capture: false)
+        _ = try waitFor("  17 > ")
+        XCTAssertEqual(try display("#{alternate_on}"), "1")
+        for round in 1...2 {
+            try tmux(["send-keys", "-t", "s", "C-z"], capture: false)
+            var suspended = false
+            for _ in 0..<200 where !suspended {
+                usleep(50_000)
+                suspended = try display("#{alternate_on}") == "0"
+            }
+            XCTAssertTrue(suspended, "round \(round): Ctrl-Z leaves the alternate screen")
+            let screen = try waitFor("Stopped")
+            XCTAssertEqual(try display("#{cursor_flag}"), "1", "round \(round): the cursor is visible while suspended")
+            XCTAssertFalse(screen.contains("  17 > "), "round \(round): the shell's screen, not the explorer's:\n\(screen)")
+            try tmux(["send-keys", "-t", "s", "-l", "fg"], capture: false)
+            try tmux(["send-keys", "-t", "s", "Enter"], capture: false)
+            let back = try waitFor("  17 > ")
+            XCTAssertEqual(try display("#{alternate_on}"), "1", "round \(round): fg: the alternate screen again")
+            XCTAssertTrue(back.contains("layer 1/3") && back.contains("keep 0.70"), "round \(round): redrawn:\n\(back)")
+            // Keys still work after the resume.
+            try tmux(["send-keys", "-t", "s", "l"], capture: false)
+            _ = try waitFor("layer 2/3")
+            try tmux(["send-keys", "-t", "s", "h"], capture: false)
+            _ = try waitFor("layer 1/3")
+        }
+        try tmux(["send-keys", "-t", "s", "q"], capture: false)
+        var ended = false
+        for _ in 0..<200 where !ended {
+            usleep(50_000)
+            ended = try display("#{alternate_on}") == "0"
+        }
+        XCTAssertTrue(ended, "q leaves the alternate screen")
+        try tmux(["send-keys", "-t", "s", "-l", "echo EXIT=$?"], capture: false)
+        try tmux(["send-keys", "-t", "s", "Enter"], capture: false)
+        _ = try waitFor("EXIT=0")
+    }
+
     /// The first child process of `pid` (the explorer under the pane's shell).
     static func child(of pid: Int32) -> Int32? {
         for _ in 0..<100 {

@@ -29,7 +29,7 @@ public final class PackedWeight: @unchecked Sendable {
     public let k: Int
     public let n: Int
     /// Unique for the life of the process: the threads' primitive caches are keyed by it, so a
-    /// freed weight's primitives are never used again (they only leak, a few KB each).
+    /// freed weight's primitives are never used again (they age out of the bounded cache).
     let id: Int
     private static let ids = Atomic<Int>(0)
     /// The packed layout of the logical [K, N] operand.
@@ -198,8 +198,20 @@ final class MatMulThreadCache {
     }
 
     let stream: dnnl_stream_t?
-    /// nil entries record shapes oneDNN could not make a primitive for.
-    private var entries: [Key: Entry?] = [:]
+    /// A primitive (nil: a shape oneDNN could not make one for) and when it was last used.
+    private struct Slot {
+        let entry: Entry?
+        var lastUse: Int
+    }
+    private var entries: [Key: Slot] = [:]
+    /// Uses so far: the clock of `Slot.lastUse`.
+    private var uses = 0
+    /// At most this many primitives per thread; past it the least recently used quarter goes. The
+    /// explorer runs a new token count per block at every keep ratio, prune rate and method, and every
+    /// (weight, rows) pair kept its primitive for the life of the process: the soak test saw the
+    /// resident size grow by 10-20 MB a minute (docs/reliability.md). 512 holds a DeiT's 48 weights
+    /// at ten token counts each.
+    static let capacity = 512
     /// Shapes seen fewer than `creationSightings` times. A primitive costs 0.2-0.7 ms of JIT
     /// compilation, while packing saves 10-20 % of a product of 0.05-1 ms, so a primitive pays for
     /// itself only on a shape that keeps coming back: the passes that repeat (the dense model, a plan
@@ -207,9 +219,11 @@ final class MatMulThreadCache {
     /// token counts of a new Prune and Merge plan never wait for a compiler.
     private var sightings: [Key: Int] = [:]
     static let creationSightings = 4
+    /// The sightings are forgotten when this many shapes are waiting (a bound, as for the primitives).
+    static let sightingsCapacity = 4096
 
-    /// Primitives this thread made (for tests).
-    var primitiveCount: Int { entries.values.filter { $0 != nil }.count }
+    /// Primitives this thread holds (for tests).
+    var primitiveCount: Int { entries.values.filter { $0.entry != nil }.count }
 
     init() {
         var s: dnnl_stream_t?
@@ -232,17 +246,21 @@ final class MatMulThreadCache {
         BLAS.useOneThreadPerWorker()
         let key = Key(weight: w.id, rows: rows, epilogue: epilogue)
         let entry: Entry?
+        uses += 1
         if let cached = entries[key] {
-            entry = cached
+            entry = cached.entry
+            entries[key]?.lastUse = uses
         } else {
             let seen = sightings[key, default: 0] + 1
             if seen < Self.creationSightings {
+                if sightings.count >= Self.sightingsCapacity { sightings.removeAll(keepingCapacity: true) }
                 sightings[key] = seen
                 return false
             }
             sightings[key] = nil
+            if entries.count >= Self.capacity { evictLeastRecentlyUsed() }
             entry = make(w, rows: rows, epilogue: epilogue)
-            entries[key] = .some(entry)
+            entries[key] = Slot(entry: entry, lastUse: uses)
         }
         guard let entry, entry.bias == nil || bias != nil else { return false }
         dnnl_memory_set_data_handle(entry.src, UnsafeMutableRawPointer(mutating: inp))
@@ -257,6 +275,12 @@ final class MatMulThreadCache {
         precondition(status == dnnl_success && dnnl_stream_wait(stream) == dnnl_success,
                      "oneDNN matmul refused rows \(rows) N \(w.n) K \(w.k): status \(status.rawValue)")
         return true
+    }
+
+    /// Drops the least recently used quarter of the primitives (their deinit destroys them).
+    private func evictLeastRecentlyUsed() {
+        let oldest = entries.sorted { $0.value.lastUse < $1.value.lastUse }.prefix(max(1, entries.count / 4))
+        for (key, _) in oldest { entries[key] = nil }
     }
 
     private func make(_ w: PackedWeight, rows: Int, epilogue: PackedWeight.Epilogue) -> Entry? {
