@@ -18,7 +18,7 @@ struct Finetune: ParsableCommand {
     @Option(help: "Warm-up steps.") var warmup: Int = 100
     @Option(help: "Distillation weight alpha in [0, 1].") var alpha: Float = 0.5
     @Option(help: "Distillation temperature tau.") var tau: Float = 1
-    @Option(help: "Fine-tune on the first N training images only (a quicker epoch; a resumed run keeps the checkpoint's N).") var trainImages: Int?
+    @Option(help: "Fine-tune on the first N training images only (a quicker epoch; after any --validation-images hold-out; a resumed run keeps the checkpoint's N).") var trainImages: Int?
 
     func validate() throws {
         guard epochs >= 1, epochs <= 1000 else { throw ValidationError("--epochs must be between 1 and 1000") }
@@ -37,10 +37,18 @@ struct Finetune: ParsableCommand {
                 throw EngineError("\(teacher) takes \(tc.channels)-channel images; the trainer fine-tunes one-channel (gray) models only")
             }
             let data = try TrainingData.load(job.data, wantTest: job.testImages > 0, size: tc.imageSize, threads: job.threads, strict: job.strict)
-            let fullTrain = data.train, test = data.test
+            let test = data.test
             if let names = data.classNames, names.count != tc.numClasses {
                 throw EngineError("\(job.data) has \(names.count) class folders but \(teacher) has \(tc.numClasses) classes; class ids come from the sorted folder names, so every class needs its folder")
             }
+            let resumed = job.resume ? try job.openCheckpoint() : nil
+            let recorded = try resumed.map { try Trainer.checkpointInfo($0).0 }
+            let held = recorded.map { $0.validationImages ?? 0 } ?? job.validationImages
+            let (trainable, validation) = try TrainingData.holdingOut(held, of: data.train)
+            if let n = trainImages, recorded == nil, n > trainable.count {
+                throw EngineError("--train-images \(n): only \(trainable.count) training images" + (held > 0 ? " are left after holding out \(held) for validation" : "") + "; give at most \(trainable.count)")
+            }
+            let fullTrain = data.train
             let pm: PMModel
             let network: PMNetwork
             let trainer: Trainer
@@ -49,19 +57,14 @@ struct Finetune: ParsableCommand {
                 teacherModel.forward(teacherActs, images: x, batch: b, workers: job.threads)
                 return UnsafePointer(teacherActs.logits)
             }
-            if job.resume {
-                guard FileManager.default.fileExists(atPath: ckpt) else {
-                    throw EngineError("--resume: no checkpoint at \(ckpt); start without --resume or give --checkpoint")
-                }
-                let file = try SafeTensorsFile(path: ckpt)
-                let (settings, _, _) = try Trainer.checkpointInfo(file)
-                let train = settings.trainImages.map { fullTrain.prefix($0) } ?? fullTrain
-                pm = try PMModel(path: ckpt, ignoring: Trainer.isOptimizerState)
-                let only = file.metadata["matrices_only"] == "true"
+            if let resumed, let settings = recorded {
+                let train = settings.trainImages.map { trainable.prefix($0) } ?? trainable
+                pm = try PMModel(path: job.checkpointPath, ignoring: Trainer.isOptimizerState)
+                let only = resumed.metadata["matrices_only"] == "true"
                 network = PMNetwork(model: pm, batch: settings.batchSize, workers: job.threads, matricesOnly: only)
                 try Self.checkTeacher(teacherModel, pm)
                 let maker = BatchMaker(dataset: train, mean: pm.dense.preprocessing.mean[0], std: pm.dense.preprocessing.std[0])
-                trainer = try Trainer.resume(from: file, network: network, data: maker, workers: job.threads, teacher: teach)
+                trainer = try Trainer.resume(from: resumed, network: network, data: maker, workers: job.threads, teacher: teach)
             } else {
                 pm = try PMModel(path: model)
                 try Self.checkTeacher(teacherModel, pm)
@@ -69,8 +72,9 @@ struct Finetune: ParsableCommand {
                 var s = TrainSettings(epochs: epochs)
                 s.batchSize = job.batchSize; s.peakLR = lr; s.warmupSteps = warmup; s.weightDecay = job.weightDecay
                 s.labelSmoothing = job.smoothing; s.seed = job.seed; s.distillAlpha = alpha; s.distillTau = tau
-                s.trainImages = trainImages.map { min($0, fullTrain.count) }
-                let train = s.trainImages.map { fullTrain.prefix($0) } ?? fullTrain
+                s.trainImages = trainImages
+                s.validationImages = held > 0 ? held : nil
+                let train = s.trainImages.map { trainable.prefix($0) } ?? trainable
                 let maker = BatchMaker(dataset: train, mean: pm.dense.preprocessing.mean[0], std: pm.dense.preprocessing.std[0])
                 trainer = Trainer(network: network, data: maker, settings: s, workers: job.threads, teacher: teach)
             }
@@ -83,27 +87,24 @@ struct Finetune: ParsableCommand {
             meta["matrices_only"] = network.matricesOnly ? "true" : "false"
             meta["teacher"] = teacher
             meta["finetune_command"] = job.startingCommand(recorded: meta["finetune_command"])
-            var lastEpochEval: EvalResult?
+            let current = { () -> AnyModel in
+                network.forwardPass.writeBack()
+                return AnyModel(pm)
+            }
+            var lastScores: EpochScores?
             let finished = try TrainingLoop.run(trainer, checkpoint: ckpt, log: logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
-                                                banner: "fine-tuning \(network.matricesOnly ? "merge/recover matrices" : "all parameters") of a model running \(pm.channels.map(String.init).joined(separator: " ")) tokens per block (data \(data.summary))") {
-                network.forwardPass.writeBack()
-                lastEpochEval = test.map { evaluate(AnyModel(pm), on: $0, limit: job.testImages, threads: job.threads) }
-                return lastEpochEval
+                                                banner: "fine-tuning \(network.matricesOnly ? "merge/recover matrices" : "all parameters") of a model running \(pm.channels.map(String.init).joined(separator: " ")) tokens per block" + (validation.map { " (\($0.count) training images held out for validation)" } ?? "") + " (data \(data.summary))") {
+                lastScores = EpochScores.measure(current, validation: validation, test: test, testLimit: job.testImages, threads: job.threads)
+                return lastScores ?? EpochScores()
             }
             guard finished else { return }
             network.forwardPass.writeBack()
             var final = meta
-            if let test {
-                // The last epoch's pass already scored these weights when it covered every test image.
-                let e = lastEpochEval.flatMap { $0.images == test.count ? $0 : nil }
-                    ?? evaluate(AnyModel(pm), on: test, limit: test.count, threads: job.threads)
-                final["test_top1"] = String(format: "%.2f", e.top1)
-                final["test_images"] = String(e.images)
-            }
+            final.merge(EpochScores.finalMetadata(last: lastScores, current, validation: validation, test: test, threads: job.threads)) { $1 }
             final["finetune_settings"] = try stableJSON(trainer.settings)
             try pm.save(to: job.out, metadata: final)
-            print("wrote \(job.out)" + (final["test_top1"].map { " (test top-1 \($0)%)" } ?? ""))
+            print("wrote \(job.out)" + Train.scoreSummary(final))
         }
     }
 
@@ -117,11 +118,12 @@ struct Finetune: ParsableCommand {
         if let s = meta["finetune_settings"] {
             run["settings"] = (try? JSONSerialization.jsonObject(with: Data(s.utf8))) ?? s
         }
-        if let t = meta["test_top1"] { run["test_top1"] = t }
-        if let n = meta["test_images"] { run["test_images"] = n }
+        for k in ["test_top1", "test_images", "validation_top1", "validation_images"] {
+            if let v = meta[k] { run[k] = v }
+        }
         history.append(run)
         var out = meta
-        for k in ["finetune_command", "finetune_settings", "test_top1", "test_images"] { out[k] = nil }
+        for k in ["finetune_command", "finetune_settings", "test_top1", "test_images", "validation_top1", "validation_images"] { out[k] = nil }
         if let data = try? JSONSerialization.data(withJSONObject: history, options: [.sortedKeys, .withoutEscapingSlashes]) {
             out["finetune_history"] = String(decoding: data, as: UTF8.self)
         }

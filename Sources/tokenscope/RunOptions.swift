@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Foundation
 
 /// Options every long training job shares (`train`, `finetune`): data, output, checkpoints, logs.
 struct RunOptions: ParsableArguments {
@@ -15,6 +16,7 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Continue from the checkpoint.") var resume = false
     @Option(help: "Stop after this many steps (pilots; the schedule still spans --epochs).") var maxSteps: Int?
     @Option(help: "Test images to score after each epoch (0 for none).") var testImages: Int = 10000
+    @Option(help: "Hold out the last N training images for validation: never trained on, scored after each epoch (val_top1 in the log) and recorded in the finished file (validation_top1), so schedules and settings can be chosen without the test set (add --test-images 0 to leave it unseen). `eval --split validation --validation-images N` scores the same images. A resumed run keeps the checkpoint's N.") var validationImages: Int = 0
     @Option(help: "Worker threads.") var threads: Int = defaultThreads
     @Flag(help: "Stop at the first image of a folder that cannot be read (default: skip it and report it).") var strict = false
 
@@ -23,6 +25,15 @@ struct RunOptions: ParsableArguments {
         guard weightDecay >= 0, smoothing >= 0, smoothing < 1 else { throw ValidationError("--weight-decay or --smoothing out of range") }
         guard checkpointMinutes > 0 else { throw ValidationError("--checkpoint-minutes must be positive") }
         guard testImages >= 0 else { throw ValidationError("--test-images must be 0 or more") }
+        guard validationImages >= 0 else { throw ValidationError("--validation-images must be 0 or more") }
+    }
+
+    /// The checkpoint `--resume` continues, or a clear error when there is none.
+    func openCheckpoint() throws -> SafeTensorsFile {
+        guard FileManager.default.fileExists(atPath: checkpointPath) else {
+            throw EngineError("--resume: no checkpoint at \(checkpointPath); start without --resume or give --checkpoint")
+        }
+        return try SafeTensorsFile(path: checkpointPath)
     }
 
     var checkpointPath: String { checkpoint ?? Self.sibling(out, ".ckpt.safetensors") }

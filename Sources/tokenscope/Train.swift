@@ -29,16 +29,16 @@ struct Train: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let data = try TrainingData.load(job.data, wantTest: job.testImages > 0, size: nil, threads: job.threads, strict: job.strict)
-            let train = data.train, test = data.test
+            let resumed = job.resume ? try job.openCheckpoint() : nil
+            let held = try resumed.map { try Trainer.checkpointInfo($0).0.validationImages ?? 0 } ?? job.validationImages
+            let (train, validation) = try TrainingData.holdingOut(held, of: data.train)
+            let test = data.test
             let classNames = data.classNames ?? IDXDataset.fashionClassNames
             let stats = BatchMaker.fashionMNISTStats(train)
             let maker = BatchMaker(dataset: train, mean: stats.mean, std: stats.std)
             let trainer: Trainer
-            if job.resume {
-                guard FileManager.default.fileExists(atPath: job.checkpointPath) else {
-                    throw EngineError("--resume: no checkpoint at \(job.checkpointPath); start without --resume or give --checkpoint")
-                }
-                trainer = try Trainer.resume(from: job.checkpointPath, data: maker, workers: job.threads)
+            if let resumed {
+                trainer = try Trainer.resume(from: resumed, data: maker, workers: job.threads)
             } else {
                 let cfg = try Self.parseConfig(config, rows: train.rows, classes: classNames.count)
                 let model = try ViTModel(config: cfg)
@@ -55,34 +55,36 @@ struct Train: ParsableCommand {
                 var s = TrainSettings(epochs: epochs)
                 s.batchSize = job.batchSize; s.peakLR = lr; s.warmupSteps = warmup; s.weightDecay = job.weightDecay
                 s.labelSmoothing = job.smoothing; s.seed = job.seed
+                s.validationImages = held > 0 ? held : nil
                 trainer = Trainer(model: model, data: maker, settings: s, workers: job.threads)
             }
             var meta = Self.modelMetadata(mean: stats.mean, std: stats.std, classNames: classNames,
                                           dataset: data.classNames == nil ? nil : "image folder \(job.data)")
             meta["training_command"] = job.startingCommand(recorded: trainer.model.metadata["training_command"])
             let c = trainer.model.config
-            var lastEpochEval: EvalResult?
+            let current = { AnyModel(DenseModel(trainer.model)) }
+            var lastScores: EpochScores?
             let finished = try TrainingLoop.run(trainer, checkpoint: job.checkpointPath, log: job.logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
-                                                banner: "training \(c.depth) blocks, dim \(c.dim), \(c.heads) heads on \(train.count) images (data \(data.summary))") {
-                lastEpochEval = test.map { evaluate(AnyModel(DenseModel(trainer.model)), on: $0, limit: job.testImages, threads: job.threads) }
-                return lastEpochEval
+                                                banner: "training \(c.depth) blocks, dim \(c.dim), \(c.heads) heads on \(train.count) images" + (validation.map { " (\($0.count) held out for validation)" } ?? "") + " (data \(data.summary))") {
+                lastScores = EpochScores.measure(current, validation: validation, test: test, testLimit: job.testImages, threads: job.threads)
+                return lastScores ?? EpochScores()
             }
             guard finished else { return }
             let logFile = try JSONLinesLog(path: job.logPath)
             var final = meta
-            if let test {
-                // The last epoch's pass already scored these weights when it covered every test image.
-                let e = lastEpochEval.flatMap { $0.images == test.count ? $0 : nil }
-                    ?? evaluate(AnyModel(DenseModel(trainer.model)), on: test, limit: test.count, threads: job.threads)
-                final["test_top1"] = String(format: "%.2f", e.top1)
-                final["test_images"] = String(e.images)
-            }
+            final.merge(EpochScores.finalMetadata(last: lastScores, current, validation: validation, test: test, threads: job.threads)) { $1 }
             final["train_settings"] = try stableJSON(trainer.settings)
             try trainer.model.save(to: job.out, metadata: final, replacing: true)
-            _ = logFile.write(["event": "done", "out": job.out, "test_top1": final["test_top1"] ?? "n/a"])
-            print("wrote \(job.out)" + (final["test_top1"].map { " (test top-1 \($0)%)" } ?? ""))
+            _ = logFile.write(["event": "done", "out": job.out, "test_top1": final["test_top1"] ?? "n/a", "validation_top1": final["validation_top1"] ?? "n/a"])
+            print("wrote \(job.out)" + Self.scoreSummary(final))
         }
+    }
+
+    /// " (validation top-1 V%, test top-1 T%)" from a finished file's metadata, or "".
+    static func scoreSummary(_ meta: [String: String]) -> String {
+        let parts = [("validation", meta["validation_top1"]), ("test", meta["test_top1"])].compactMap { name, v in v.map { "\(name) top-1 \($0)%" } }
+        return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
     }
 
     /// Metadata that makes a Fashion-MNIST model self-describing for infer/eval/explore.

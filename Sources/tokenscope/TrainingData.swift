@@ -54,6 +54,17 @@ struct TrainingData {
         return TrainingData(train: train, test: test, classNames: trainFolder.classNames, summary: summary)
     }
 
+    /// The training images split into what is trained on and the last `n`, held out for validation
+    /// (nil when `n` is 0). At least one image must stay to train on.
+    static func holdingOut(_ n: Int, of train: IDXDataset) throws -> (train: IDXDataset, validation: IDXDataset?) {
+        guard n > 0 else { return (train, nil) }
+        guard n < train.count else {
+            throw EngineError("--validation-images \(n) would hold out all \(train.count) training images; give fewer")
+        }
+        let (t, v) = train.holdingOut(n)
+        return (t, v)
+    }
+
     /// The shorter side of the first image that reads, the size a new model takes.
     private static func firstSide(_ f: ImageFolder) throws -> Int {
         for path in f.files.prefix(100) {

@@ -1,17 +1,47 @@
 import ArgumentParser
+import Compression
 import Engine
 import Foundation
 
 /// Set by SIGINT/SIGTERM; the training loop checks it between steps, writes a checkpoint and stops.
 nonisolated(unsafe) var stopRequested: Int32 = 0
 
+/// What is scored after each epoch: the held-out validation images (`--validation-images`) and the
+/// test images (`--test-images`), either absent when not asked for.
+struct EpochScores {
+    var validation: EvalResult?
+    var test: EvalResult?
+
+    /// Scores `model()` (built only when something is scored) on all of `validation` and the first
+    /// `testLimit` of `test`.
+    static func measure(_ model: () -> AnyModel, validation: IDXDataset?, test: IDXDataset?, testLimit: Int, threads: Int) -> EpochScores {
+        guard validation != nil || test != nil else { return EpochScores() }
+        let m = model()
+        return EpochScores(validation: validation.map { evaluate(m, on: $0, limit: $0.count, threads: threads) },
+                           test: test.map { evaluate(m, on: $0, limit: testLimit, threads: threads) })
+    }
+
+    /// The finished file's keys: validation_top1/_images and test_top1/_images over every image of
+    /// each set; the last epoch's scores are reused when they covered every image (same weights).
+    static func finalMetadata(last: EpochScores?, _ model: () -> AnyModel, validation: IDXDataset?, test: IDXDataset?, threads: Int) -> [String: String] {
+        var out: [String: String] = [:]
+        for (name, set, previous) in [("validation", validation, last?.validation), ("test", test, last?.test)] {
+            guard let set else { continue }
+            let e = previous.flatMap { $0.images == set.count ? $0 : nil } ?? evaluate(model(), on: set, limit: set.count, threads: threads)
+            out["\(name)_top1"] = String(format: "%.2f", e.top1)
+            out["\(name)_images"] = String(e.images)
+        }
+        return out
+    }
+}
+
 /// The loop `train` and `finetune` share: steps with a progress bar (stderr) and a JSON-lines log,
-/// a test score after each epoch, atomic checkpoints every few minutes, at epoch ends and on Ctrl-C.
+/// validation and test scores after each epoch, atomic checkpoints every few minutes, at epoch ends and on Ctrl-C.
 enum TrainingLoop {
     /// Returns true when the run finished all its epochs (false: stopped by --max-steps).
     static func run(_ trainer: Trainer, checkpoint path: String, log logPath: String, metadata meta: [String: String],
                     checkpointMinutes: Double, maxSteps: Int?, banner: String,
-                    evaluate: () -> EvalResult?) throws -> Bool {
+                    evaluate: () -> EpochScores) throws -> Bool {
         let logFile = try JSONLinesLog(path: logPath)
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
@@ -45,7 +75,12 @@ enum TrainingLoop {
             }
             if trainer.state.epoch != epochBefore {
                 var fields: [String: Any] = ["event": "epoch", "epoch": epochBefore + 1, "step": trainer.state.globalStep]
-                if let e = evaluate() {
+                let scores = evaluate()
+                if let e = scores.validation {
+                    fields["val_top1"] = e.top1; fields["val_loss"] = e.loss
+                    progress.message(String(format: "epoch %d: validation top-1 %.2f%% (loss %.4f) on %d held-out training images", epochBefore + 1, e.top1, e.loss, e.images))
+                }
+                if let e = scores.test {
                     trainer.recordTest(top1: e.top1)
                     fields["test_top1"] = e.top1; fields["test_loss"] = e.loss
                     progress.message(String(format: "epoch %d: test top-1 %.2f%% (loss %.4f) on %d images", epochBefore + 1, e.top1, e.loss, e.images))

@@ -32,6 +32,64 @@ final class PipelineCLITests: XCTestCase {
         try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any] ?? [:]
     }
 
+    /// `--validation-images N` trains on the first 600 - N images and scores the last N after each
+    /// epoch; `eval --split validation` scores the same images, checked against an IDX folder holding
+    /// exactly those images (written here) as its test split. `eval --record` writes the score into
+    /// the file without touching its tensors.
+    func testValidationHoldOut() throws {
+        let data = try makeData()
+        func run(_ args: [String]) throws -> CLI.Output {
+            let o = try CLI.run(args)
+            XCTAssertEqual(o.status, 0, "\(args.prefix(2)): \(o.stderr)")
+            return o
+        }
+        let out = "\(data)/held.safetensors"
+        let t = try run(["train", "--data", data, "--epochs", "2", "--config", "dim=16,depth=2,heads=2,patch=4", "--batch-size", "50",
+                         "--lr", "3e-3", "--warmup", "5", "--validation-images", "100", "--test-images", "0", "--out", out])
+        XCTAssertTrue(t.stderr.contains("on 500 images (100 held out for validation)"), t.stderr)
+        let meta = try SafeTensorsFile(path: out).metadata
+        XCTAssertNil(meta["test_top1"], "--test-images 0: the test set stays unseen")
+        XCTAssertEqual(meta["validation_images"], "100")
+        let epochs = try String(contentsOfFile: "\(data)/held.log.jsonl", encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.filter { $0["event"] as? String == "epoch" }
+        XCTAssertEqual(epochs.count, 2)
+        XCTAssertTrue(epochs.allSatisfy { $0["val_top1"] != nil && $0["test_top1"] == nil }, "\(epochs)")
+
+        // The last 100 training images as the test split of a folder of their own.
+        let heldDir = CLI.temp("idx-held")
+        try FileManager.default.createDirectory(atPath: heldDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: heldDir) }
+        let images = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(data)/train-images-idx3-ubyte")))
+        let labels = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(data)/train-labels-idx1-ubyte")))
+        try Data([0, 0, 8, 3] + be(100) + be(28) + be(28) + images.suffix(100 * 28 * 28)).write(to: URL(fileURLWithPath: "\(heldDir)/t10k-images-idx3-ubyte"))
+        try Data([0, 0, 8, 1] + be(100) + labels.suffix(100)).write(to: URL(fileURLWithPath: "\(heldDir)/t10k-labels-idx1-ubyte"))
+        let reference = try json(try run(["eval", "--model", out, "--data", heldDir, "--json"]))
+        let validation = try json(try run(["eval", "--model", out, "--data", data, "--split", "validation", "--validation-images", "100", "--json"]))
+        XCTAssertEqual(validation["images"] as? Int, 100)
+        XCTAssertEqual(validation["split"] as? String, "validation")
+        XCTAssertEqual(validation["top1"] as? Double, reference["top1"] as? Double)
+        XCTAssertEqual(meta["validation_top1"], String(format: "%.2f", reference["top1"] as? Double ?? -1))
+        XCTAssertEqual(epochs.last?["val_top1"] as? Double ?? -1, reference["top1"] as? Double ?? -2, accuracy: 1e-9)
+
+        // --record: the test score goes into the metadata, the tensors stay as they were.
+        let before = try SafeTensorsFile(path: out)
+        let test = try json(try run(["eval", "--model", out, "--data", data, "--record", "--json"]))
+        let after = try SafeTensorsFile(path: out)
+        XCTAssertEqual(after.metadata["test_top1"], String(format: "%.2f", test["top1"] as? Double ?? -1))
+        XCTAssertEqual(after.metadata["test_images"], "200")
+        XCTAssertEqual(after.metadata["validation_top1"], meta["validation_top1"])
+        XCTAssertEqual(after.names, before.names)
+        for name in before.names { XCTAssertEqual(try after.floats(name), try before.floats(name), name) }
+
+        assertCleanFailure(try CLI.run(["eval", "--model", out, "--data", data, "--record", "--limit", "10"]), ["--record", "--limit"])
+        assertCleanFailure(try CLI.run(["eval", "--model", out, "--data", data, "--split", "validation", "--validation-images", "600"]),
+                           ["--validation-images 600", "only 600"])
+        assertCleanFailure(try CLI.run(["train", "--data", data, "--epochs", "1", "--validation-images", "600", "--out", "\(data)/x.safetensors"]),
+                           ["--validation-images 600", "all 600"])
+        assertCleanFailure(try CLI.run(["finetune", "--model", out, "--teacher", out, "--data", data, "--validation-images", "100",
+                                        "--train-images", "550", "--out", "\(data)/x.safetensors"]), ["--train-images 550", "500"])
+    }
+
     func testPipeline() throws {
         let data = try makeData()
         let dir = data

@@ -189,6 +189,17 @@ public struct SafeTensorsFile: Sendable {
     }
 
     public func floats(_ name: String) throws -> [Float] { try tensor(name).data }
+
+    /// A writer holding this file's tensors byte for byte (dtype, shape and file order kept) under
+    /// `metadata`: how a file's metadata is changed without touching its weights.
+    public func rewritten(metadata: [String: String]) -> SafeTensorsWriter {
+        var w = SafeTensorsWriter(metadata: metadata)
+        for name in names {
+            guard let e = entries[name] else { continue }
+            w.addRaw(name, dtype: e.dtype, shape: e.shape, bytes: Array(bytes[(dataStart + e.begin)..<(dataStart + e.end)]))
+        }
+        return w
+    }
 }
 
 /// Builds a safetensors file in memory and writes it atomically. Tensors are stored F32 (or F16 on

@@ -72,6 +72,20 @@ public struct IDXDataset: Sendable {
         return IDXDataset(unchecked: rows, cols, Array(images[0..<(k * rows * cols)]), Array(labels[0..<k]))
     }
 
+    /// The last `n` images and labels (all of them when `n` is at least `count`): the validation
+    /// hold-out, taken from the end so that `prefix(count - n)` is exactly the rest.
+    public func suffix(_ n: Int) -> IDXDataset {
+        let k = max(0, min(n, count))
+        guard k < count else { return self }
+        let first = count - k
+        return IDXDataset(unchecked: rows, cols, Array(images[(first * rows * cols)...]), Array(labels[first...]))
+    }
+
+    /// Split into the first `count - n` (for training) and the last `n` (for validation).
+    public func holdingOut(_ n: Int) -> (train: IDXDataset, validation: IDXDataset) {
+        (prefix(count - n), suffix(n))
+    }
+
     private init(unchecked rows: Int, _ cols: Int, _ images: [UInt8], _ labels: [UInt8]) {
         self.count = labels.count
         self.rows = rows

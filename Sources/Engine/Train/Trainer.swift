@@ -20,12 +20,15 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     public var distillTau: Float = 1
     /// Train on the first N images of the set only (nil: all), so a resumed run sees the same subset.
     public var trainImages: Int?
+    /// The last N images of the set held out for validation (nil: none): never trained on, scored
+    /// after each epoch, so a resumed run holds out the same images.
+    public var validationImages: Int?
     public init(epochs: Int) { self.epochs = epochs }
 
     // Older checkpoints have no distillation fields: decode them with the defaults.
     enum CodingKeys: String, CodingKey {
         case epochs, batchSize, peakLR, minLR, warmupSteps, weightDecay, labelSmoothing, clipNorm, seed, padding, flip, distillAlpha, distillTau
-        case trainImages
+        case trainImages, validationImages
     }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -43,6 +46,7 @@ public struct TrainSettings: Codable, Sendable, Equatable {
         distillAlpha = try c.decodeIfPresent(Float.self, forKey: .distillAlpha) ?? 0.5
         distillTau = try c.decodeIfPresent(Float.self, forKey: .distillTau) ?? 1
         trainImages = try c.decodeIfPresent(Int.self, forKey: .trainImages)
+        validationImages = try c.decodeIfPresent(Int.self, forKey: .validationImages)
     }
 }
 
@@ -283,7 +287,11 @@ public final class Trainer {
 
     /// A dense training checkpoint written by `saveCheckpoint`.
     public static func resume(from path: String, data: BatchMaker, workers: Int = 2) throws -> Trainer {
-        let file = try SafeTensorsFile(path: path)
+        try resume(from: try SafeTensorsFile(path: path), data: data, workers: workers)
+    }
+
+    /// A dense training checkpoint already opened.
+    public static func resume(from file: SafeTensorsFile, data: BatchMaker, workers: Int = 2) throws -> Trainer {
         let (settings, _, _) = try checkpointInfo(file)
         let model = try ViTModel(file: file, ignoring: isOptimizerState)
         return try resume(from: file, network: DenseNetwork(model: model, batch: settings.batchSize, workers: workers),
