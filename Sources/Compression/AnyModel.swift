@@ -9,7 +9,8 @@ public struct AnyModel: @unchecked Sendable {
     public init(_ model: any CompressedModel) { self.model = model }
 
     /// Loads a file and runs it with `method` (nil: as the file is, a method's own file, such as a
-    /// Prune and Merge one, as that method, any other as dense). A training checkpoint
+    /// Prune and Merge one, as that method, a dense file fine-tuned under a method (its metadata
+    /// says which, `MethodChoice.recorded`) under that method, any other as dense). A training checkpoint
     /// (`train`/`finetune`, with `adamw.*` optimizer moments beside the weights) loads too, so a
     /// run can be evaluated while it trains; the moments are skipped.
     public init(path: String, heads: Int? = nil, method: MethodChoice? = nil) throws {
@@ -20,6 +21,9 @@ public struct AnyModel: @unchecked Sendable {
                 throw EngineError("\(path) is a \(owner.title) file (it runs as --method \(owner.id)); --method \(Self.list(others)) run dense model files")
             }
             model = try owner.load(path: path, heads: heads, ignoring: Trainer.isOptimizerState)
+        } else if method == nil, let recorded = try MethodChoice.recorded(in: file.metadata, source: path) {
+            // A dense file fine-tuned under a method runs under it unless --method says otherwise.
+            self = try AnyModel(dense: try ViTModel(file: file, heads: heads, ignoring: Trainer.isOptimizerState), method: recorded)
         } else if let method, method.apply == nil {
             // A method of its own files asked for on another file: its loader says what is wrong.
             model = try method.method.load(path: path, heads: heads, ignoring: Trainer.isOptimizerState)

@@ -20,18 +20,35 @@ public final class ReducedForward {
     public var recordLayouts: Bool
     /// [layer][image], from the last pass with `recordLayouts`.
     public private(set) var layouts: [[TokenLayout]] = []
-    private let reduced: Arena
+    /// The reduced tokens [B, u, D] each reducing block's MLP ran on: one buffer shared by every
+    /// block, or with `keepAllLayers` one per reducing block (the backward pass reads them).
+    private let reduced: [Arena?]
     private var grid: Arena?
 
-    public init(model: ViTModel, reducer: TokenReducer, batch: Int, recordLayouts: Bool = false) {
+    /// `keepAllLayers` keeps every block's activations and reduced tokens for `ReducedNetwork`'s
+    /// backward pass.
+    public init(model: ViTModel, reducer: TokenReducer, batch: Int, recordLayouts: Bool = false, keepAllLayers: Bool = false) {
         self.model = model
         self.reducer = reducer
         self.batch = batch
         self.recordLayouts = recordLayouts
         let c = model.config
-        acts = Activations(config: c, batch: batch, keepAllLayers: false)
+        acts = Activations(config: c, batch: batch, keepAllLayers: keepAllLayers)
         tracker = TokenTracker(config: c, batch: batch)
-        reduced = Arena(count: batch * c.tokens * c.dim, zeroed: false)
+        let size = batch * c.tokens * c.dim
+        if keepAllLayers {
+            reduced = (0..<c.depth).map { reducer.reduces(layer: $0) ? Arena(count: size, zeroed: false) : nil }
+        } else {
+            let shared = Arena(count: size, zeroed: false)
+            reduced = [Arena?](repeating: shared, count: c.depth)
+        }
+    }
+
+    /// What block l's MLP ran on in the last pass: the reduced tokens where it reduces, its
+    /// attention residual otherwise.
+    public func mlpInput(layer l: Int) -> UnsafePointer<Float> {
+        guard reducer.reduces(layer: l), let r = reduced[l] else { return UnsafePointer(acts.layers[l].res1) }
+        return UnsafePointer(r.base)
     }
 
     /// Per block: tokens in the attention and in the MLP.
@@ -57,9 +74,9 @@ public final class ReducedForward {
             let a = acts.layers[l]
             let t = counts[l].attention, u = counts[l].mlp
             model.attentionForward(l, input: x, tokens: t, into: a, batch: b, workers: workers, keyBias: reducer.keyBias(layer: l))
-            if reducer.reduces(layer: l) {
-                reducer.reduce(layer: l, from: t, to: u, acts: a, into: reduced.base, tracker: tracker, batch: b, workers: workers)
-                model.mlpForward(l, input: reduced.base, tokens: u, into: a, batch: b, workers: workers)
+            if reducer.reduces(layer: l), let into = reduced[l]?.base {
+                reducer.reduce(layer: l, from: t, to: u, acts: a, into: into, tracker: tracker, batch: b, workers: workers)
+                model.mlpForward(l, input: into, tokens: u, into: a, batch: b, workers: workers)
             } else {
                 model.mlpForward(l, input: a.res1, tokens: t, into: a, batch: b, workers: workers)
             }

@@ -101,3 +101,9 @@ public final class EViTModel: @unchecked Sendable {
         ReducedForward(model: dense, reducer: EViTReducer(self), batch: batch, recordLayouts: recordLayouts)
     }
 }
+
+extension EViTModel: FineTunableModel {
+    public func trainingNetwork(batch: Int, workers: Int) -> TrainableNetwork {
+        ReducedNetwork(model: dense, reducer: EViTReducer(self, batch: batch, forBackward: true), batch: batch, workers: workers)
+    }
+}

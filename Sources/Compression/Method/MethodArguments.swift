@@ -3,7 +3,7 @@
 /// declares in `arguments` into its `Settings`, and an option no chosen method declares is an
 /// error naming the methods that take it. The options are one list here because the argument
 /// parser declares flags statically; which method takes which lives with the method.
-public struct MethodArguments: Sendable, Equatable {
+public struct MethodArguments: Sendable, Equatable, Codable {
     /// One option, by its flag.
     public enum Key: String, CaseIterable, Sendable {
         case r = "--r"

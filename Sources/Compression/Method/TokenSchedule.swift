@@ -16,7 +16,7 @@ import Foundation
 ///
 /// A list may also be a string holding the list (`"[197,196]"`), as DiffRate's file has them, and
 /// a prune list may be `"None"` (no pruning).
-public struct TokenSchedule: Sendable, Equatable {
+public struct TokenSchedule: Sendable, Equatable, Codable {
     /// Per block: tokens kept by pruning (CLS included).
     public var pruneKept: [Int]
     /// Per block: tokens left after merging (CLS included).

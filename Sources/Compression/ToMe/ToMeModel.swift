@@ -120,3 +120,9 @@ public final class ToMeModel: @unchecked Sendable {
         ReducedForward(model: dense, reducer: ToMeReducer(self, batch: batch), batch: batch, recordLayouts: recordLayouts)
     }
 }
+
+extension ToMeModel: FineTunableModel {
+    public func trainingNetwork(batch: Int, workers: Int) -> TrainableNetwork {
+        ReducedNetwork(model: dense, reducer: ToMeReducer(self, batch: batch, forBackward: true), batch: batch, workers: workers)
+    }
+}

@@ -23,6 +23,9 @@ public final class BackwardScratch {
     public let batch: Int
     /// The running activation gradient [B, t, D] between blocks (for methods that compose blocks).
     public var dresPointer: UnsafeMutablePointer<Float> { dres }
+    /// The attention residual's gradient [B, t, D] between a block's two halves (`mlpBackward`
+    /// writes it, `attentionBackward` reads it).
+    public var dres1Pointer: UnsafeMutablePointer<Float> { dres1 }
     let arena: Arena
     let dres, dres1, dln: UnsafeMutablePointer<Float>      // [B, T, D]
     let dmlp: UnsafeMutablePointer<Float>                  // [B, T, M]
@@ -32,7 +35,7 @@ public final class BackwardScratch {
     let dS: UnsafeMutablePointer<Float>                    // [workers, T, T]
     let keyScores: UnsafeMutablePointer<Float>             // [B, H, T]
     let dlnf: UnsafeMutablePointer<Float>                  // [B, prefix, D]
-    let maxWorkers: Int
+    public let maxWorkers: Int
 
     public init(config c: ViTConfig, batch b: Int, maxWorkers: Int = 8) {
         self.batch = b
@@ -123,22 +126,30 @@ extension ViTModel {
         }
     }
 
-    /// One block backward on `t` tokens. On entry `s.dres` [B, t, D] holds d (block output); on
-    /// return it holds d (block input), and `s.datt` holds d (attention probabilities) [B, H, t, t].
-    /// With `keyScores`, `s.keyScores` [B*H, t] gets sum over queries of dA * A for each key.
-    /// `inputGradient: false` (only with `grads: nil`) stops once `s.datt` is written: `s.dres` is
-    /// then left without d (block input).
+    /// One block backward on `t` tokens: `mlpBackward`, then `attentionBackward`. On entry `s.dres`
+    /// [B, t, D] holds d (block output); on return it holds d (block input), and `s.datt` holds
+    /// d (attention probabilities) [B, H, t, t]. With `keyScores`, `s.keyScores` [B*H, t] gets sum
+    /// over queries of dA * A for each key. `inputGradient: false` (only with `grads: nil`) stops
+    /// once `s.datt` is written: `s.dres` is then left without d (block input).
     public func blockBackward(_ l: Int, input: UnsafePointer<Float>, tokens t: Int, layer a: Activations.Layer,
                               scratch s: BackwardScratch, grads: Gradients?, batch b: Int, workers: Int, keyScores: Bool,
                               inputGradient: Bool = true) {
-        precondition(inputGradient || grads == nil, "blockBackward: parameter gradients need the input gradient")
+        mlpBackward(l, input: a.res1, tokens: t, layer: a, scratch: s, grads: grads, batch: b, workers: workers)
+        attentionBackward(l, input: input, tokens: t, layer: a, scratch: s, grads: grads, batch: b, workers: workers,
+                          keyScores: keyScores, inputGradient: inputGradient)
+    }
+
+    /// The MLP half backward on `u` tokens (`mlpForward`'s inverse): on entry `s.dres` [B, u, D]
+    /// holds d res2; on return `s.dres1` [B, u, D] holds d (MLP input), which is `input` (`a.res1`
+    /// for a dense block, the reduced tokens after ToMe's or EViT's step).
+    public func mlpBackward(_ l: Int, input: UnsafePointer<Float>, tokens u: Int, layer a: Activations.Layer,
+                            scratch s: BackwardScratch, grads: Gradients?, batch b: Int, workers: Int) {
         let c = config, p = views
-        let d = c.dim, inner = c.innerDim, m = c.mlpDim, h = c.heads
-        let rows = b * t
-        let x = SendablePointer(UnsafeMutablePointer(mutating: input))
+        let d = c.dim, m = c.mlpDim
+        let rows = b * u
+        let xin = SendablePointer(UnsafeMutablePointer(mutating: input))
         let bp = p.blocks[l]
         let gb = grads?.views.blocks[l]
-        // MLP: res2 = res1 + fc2(gelu(fc1(ln2))). dres holds d res2.
         Parallel.chunks(rows, workers: workers) { r in
             let n = r.count, o = r.lowerBound
             Linear.backwardInput(dinp: s.dmlp + o * m, dout: s.dres + o * d, weight: bp.fc2W, rows: n,
@@ -157,13 +168,10 @@ extension ViTModel {
             GELU.backwardInPlace(grad: gin, inp: a.fc1 + o * m, count: n * m)
             Linear.backwardInput(dinp: s.dln + o * d, dout: gin, weight: bp.fc1W, rows: n,
                                  inFeatures: d, outFeatures: m, accumulate: false, packed: packed(l)?.fc1T)
-            // res1 gets the residual gradient plus LN2's input gradient.
+            // The MLP input gets the residual gradient plus LN2's input gradient.
             (s.dres1 + o * d).update(from: s.dres + o * d, count: n * d)
-            LayerNorm.backwardInput(dinp: s.dres1 + o * d, dout: s.dln + o * d, inp: a.res1 + o * d,
+            LayerNorm.backwardInput(dinp: s.dres1 + o * d, dout: s.dln + o * d, inp: xin.p + o * d,
                                     mean: a.ln2Mean + o, rstd: a.ln2Rstd + o, weight: bp.norm2W, rows: n, d: d)
-            // Attention output projection: d attOut = d res1 @ Wproj.
-            Linear.backwardInput(dinp: s.dattOut + o * inner, dout: s.dres1 + o * d, weight: bp.projW, rows: n,
-                                 inFeatures: inner, outFeatures: d, accumulate: false, packed: packed(l)?.projT)
         }
         if let gb {
             Parallel.chunks(m, workers: workers) { f in
@@ -171,12 +179,41 @@ extension ViTModel {
                                       inFeatures: d, outFeatures: m, features: f)
             }
             Parallel.chunks(d, workers: workers) { f in
-                LayerNorm.backwardParams(dweight: gb.norm2W, dbias: gb.norm2B, dout: s.dln, inp: a.res1,
+                LayerNorm.backwardParams(dweight: gb.norm2W, dbias: gb.norm2B, dout: s.dln, inp: xin.p,
                                          mean: a.ln2Mean, rstd: a.ln2Rstd, rows: rows, d: d, features: f)
+            }
+        }
+    }
+
+    /// The attention half backward on `t` tokens (`attentionForward`'s inverse): on entry
+    /// `s.dres1` [B, t, D] holds d res1; on return `s.dres` [B, t, D] holds d (block input) and
+    /// `s.datt` d (attention probabilities). `clsAttentionGradient` [B, t], when given, is added to
+    /// every head's CLS row of d (attention probabilities) before the softmax backward: the
+    /// gradient of a reduction that read those probabilities (EViT's fused token weights them). A
+    /// key bias the forward added (ToMe's log sizes) is a constant and changes nothing here.
+    public func attentionBackward(_ l: Int, input: UnsafePointer<Float>, tokens t: Int, layer a: Activations.Layer,
+                                  scratch s: BackwardScratch, grads: Gradients?, batch b: Int, workers: Int, keyScores: Bool,
+                                  inputGradient: Bool = true, clsAttentionGradient: UnsafePointer<Float>? = nil) {
+        precondition(inputGradient || grads == nil, "attentionBackward: parameter gradients need the input gradient")
+        let c = config, p = views
+        let d = c.dim, inner = c.innerDim, h = c.heads
+        let rows = b * t
+        let x = SendablePointer(UnsafeMutablePointer(mutating: input))
+        let bp = p.blocks[l]
+        let gb = grads?.views.blocks[l]
+        // Attention output projection: d attOut = d res1 @ Wproj.
+        Parallel.chunks(rows, workers: workers) { r in
+            let n = r.count, o = r.lowerBound
+            Linear.backwardInput(dinp: s.dattOut + o * inner, dout: s.dres1 + o * d, weight: bp.projW, rows: n,
+                                 inFeatures: inner, outFeatures: d, accumulate: false, packed: packed(l)?.projT)
+        }
+        if let gb {
+            Parallel.chunks(d, workers: workers) { f in
                 Linear.backwardParams(dweight: gb.projW, dbias: gb.projB, dout: s.dres1, inp: a.attOut, rows: rows,
                                       inFeatures: inner, outFeatures: d, features: f)
             }
         }
+        let cls = clsAttentionGradient.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
         // Attention core, per (image, head).
         Parallel.indexedChunks(b * h, workers: workers) { w, r in
             for job in r {
@@ -185,7 +222,8 @@ extension ViTModel {
                                        dS: s.dS + w * t * t, keyScores: keyScores ? s.keyScores + job * t : nil,
                                        dout: s.dattOut + img * t * inner, att: a.att + job * t * t,
                                        qkv: a.qkv + img * t * 3 * inner, head: head, tokens: t, heads: h,
-                                       headDim: c.headDim, scale: c.attentionScale, qkvGradient: inputGradient)
+                                       headDim: c.headDim, scale: c.attentionScale, qkvGradient: inputGradient,
+                                       clsRowGradient: cls.map { UnsafePointer($0.p + img * t) })
             }
         }
         if !inputGradient { return }

@@ -31,18 +31,21 @@ public enum Attention {
     ///     dS    [T, T] scratch
     ///     keyScores [T] written: sum over queries of dA * A for each key (the gradient-weighted score terms)
     ///
+    /// `clsRowGradient` [T], when given, is added to dA's first row (query CLS) before the softmax
+    /// backward: a gradient reaching the probabilities from outside the product (EViT's fused token).
     /// `qkvGradient: false` stops at dA and the key scores (dqkv is not written): what the scores need
     /// of the first block, whose input gradient reaches no attention map.
     public static func backwardHead(dqkv: UnsafeMutablePointer<Float>, dA: UnsafeMutablePointer<Float>,
                                     dS: UnsafeMutablePointer<Float>, keyScores: UnsafeMutablePointer<Float>?,
                                     dout: UnsafePointer<Float>, att: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
                                     head h: Int, tokens t: Int, heads: Int, headDim hd: Int, scale: Float,
-                                    qkvGradient: Bool = true) {
+                                    qkvGradient: Bool = true, clsRowGradient: UnsafePointer<Float>? = nil) {
         let inner = heads * hd
         let q = qkv + h * hd, k = qkv + inner + h * hd, v = qkv + 2 * inner + h * hd
         let dq = dqkv + h * hd, dk = dqkv + inner + h * hd, dv = dqkv + 2 * inner + h * hd
         let go = dout + h * hd
         BLAS.sgemm(transB: true, m: t, n: t, k: hd, a: go, lda: inner, b: v, ldb: 3 * inner, beta: 0, c: dA, ldc: t)
+        if let g = clsRowGradient { for j in 0..<t { dA[j] += g[j] } }
         keyScores?.update(repeating: 0, count: t)
         Softmax.backward(dx: dS, da: dA, a: att, rows: t, n: t, keySums: keyScores)
         if !qkvGradient { return }
