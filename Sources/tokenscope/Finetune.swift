@@ -5,15 +5,26 @@ import Foundation
 
 struct Finetune: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fine-tune a Prune and Merge model with soft distillation from its dense teacher, resumably.",
-        discussion: "Trains the merge and recover matrices (and every dense parameter unless --matrices-only) with (1 - alpha) cross-entropy + alpha tau^2 KL(teacher || student) at temperature tau, DeiT's soft distillation. Matrices get no weight decay. Same schedule, augmentation, checkpoints (--resume), progress and JSON-lines log as `train`."
+        abstract: "Fine-tune a compressed model with soft distillation from its dense teacher, resumably: a Prune and Merge file, or a dense model under ToMe or EViT.",
+        discussion: """
+        Trains with (1 - alpha) cross-entropy + alpha tau^2 KL(teacher || student) at temperature tau, DeiT's soft distillation. Same schedule, augmentation, checkpoints (--resume), progress and JSON-lines log as `train`.
+
+        A Prune and Merge file (from `compress`): the merge and recover matrices (no weight decay) and every dense parameter unless --matrices-only.
+
+        --method tome or evit with its settings on a dense file: every dense parameter, trained under the method; the gradient goes through ToMe's size-weighted merges and EViT's kept and fused tokens (and the attention weights of the fused one), not through the choice of tokens, as in the methods' own training. The file written holds dense weights and records the method and its settings (metadata method, method_arguments), so eval, infer, bench and explore run it under them (an explicit --method overrides).
+
+        Examples:
+          tokenscope finetune --model pm.safetensors --teacher dense.safetensors --epochs 4 --lr 2e-4 --out pm-ft.safetensors
+          tokenscope finetune --model dense.safetensors --method tome --r 9 --teacher dense.safetensors --epochs 4 --lr 2e-4 --out tome-r9-ft.safetensors
+        """
     )
 
-    @Option(help: "Prune and Merge model to start from (from `compress`).") var model: String
+    @Option(help: "Model to start from: a Prune and Merge file (from `compress`), or a dense file with --method.") var model: String
     @Option(help: "Dense teacher (usually the model it was compressed from).") var teacher: String
+    @OptionGroup var how: MethodOptions
     @OptionGroup var job: RunOptions
     @Option(help: "Epochs.") var epochs: Int = 2
-    @Flag(help: "Train only the merge and recover matrices.") var matricesOnly = false
+    @Flag(help: "Train only the merge and recover matrices (Prune and Merge files).") var matricesOnly = false
     @Option(help: "Peak learning rate.") var lr: Float = 1e-4
     @Option(help: "Warm-up steps.") var warmup: Int = 100
     @Option(help: "Distillation weight alpha in [0, 1].") var alpha: Float = 0.5
@@ -24,6 +35,7 @@ struct Finetune: ParsableCommand {
         guard epochs >= 1, epochs <= 1000 else { throw ValidationError("--epochs must be between 1 and 1000") }
         guard alpha >= 0, alpha <= 1, tau > 0, lr > 0, lr < 1 else { throw ValidationError("--alpha must be in [0, 1], --tau and --lr positive") }
         if let n = trainImages, n < 1 { throw ValidationError("--train-images must be at least 1") }
+        if job.resume && how.method != nil { throw ValidationError("--resume continues with the checkpoint's method and settings: drop --method") }
     }
 
     func run() throws {
@@ -48,62 +60,50 @@ struct Finetune: ParsableCommand {
             if let n = trainImages, recorded == nil, n > trainable.count {
                 throw EngineError("--train-images \(n): only \(trainable.count) training images" + (held > 0 ? " are left after holding out \(held) for validation" : "") + "; give at most \(trainable.count)")
             }
-            let fullTrain = data.train
-            let pm: PMModel
-            let network: PMNetwork
-            let trainer: Trainer
             let teacherActs = Activations(config: teacherModel.config, batch: job.batchSize, keepAllLayers: false)
             let teach: Trainer.Teacher = { x, b in
                 teacherModel.forward(teacherActs, images: x, batch: b, workers: job.threads)
                 return UnsafePointer(teacherActs.logits)
             }
+            let subject = try FineTuneSubject.load(resumed == nil ? model : ckpt, choice: try how.resolved(), arguments: try how.settings.parsed(),
+                                                   batch: recorded?.batchSize ?? job.batchSize, workers: job.threads, matricesOnly: matricesOnly, resuming: resumed != nil)
+            let dense = subject.dense
+            try Self.checkTeacher(teacherModel, dense)
+            guard dense.config.channels == 1, dense.config.imageSize == trainable.rows else {
+                throw EngineError("\(model) does not take \(job.data)'s \(trainable.rows)x\(trainable.cols) gray images")
+            }
+            let trainer: Trainer
             if let resumed, let settings = recorded {
                 let train = settings.trainImages.map { trainable.prefix($0) } ?? trainable
-                pm = try PMModel(path: job.checkpointPath, ignoring: Trainer.isOptimizerState)
-                let only = resumed.metadata["matrices_only"] == "true"
-                network = PMNetwork(model: pm, batch: settings.batchSize, workers: job.threads, matricesOnly: only)
-                try Self.checkTeacher(teacherModel, pm)
-                let maker = BatchMaker(dataset: train, mean: pm.dense.preprocessing.mean[0], std: pm.dense.preprocessing.std[0])
-                trainer = try Trainer.resume(from: resumed, network: network, data: maker, workers: job.threads, teacher: teach)
+                let maker = BatchMaker(dataset: train, mean: dense.preprocessing.mean[0], std: dense.preprocessing.std[0])
+                trainer = try Trainer.resume(from: resumed, network: subject.network, data: maker, workers: job.threads, teacher: teach)
             } else {
-                pm = try PMModel(path: model)
-                try Self.checkTeacher(teacherModel, pm)
-                network = PMNetwork(model: pm, batch: job.batchSize, workers: job.threads, matricesOnly: matricesOnly)
                 var s = TrainSettings(epochs: epochs)
                 s.batchSize = job.batchSize; s.peakLR = lr; s.warmupSteps = warmup; s.weightDecay = job.weightDecay
                 s.labelSmoothing = job.smoothing; s.seed = job.seed; s.distillAlpha = alpha; s.distillTau = tau
                 s.trainImages = trainImages
                 s.validationImages = held > 0 ? held : nil
                 let train = s.trainImages.map { trainable.prefix($0) } ?? trainable
-                let maker = BatchMaker(dataset: train, mean: pm.dense.preprocessing.mean[0], std: pm.dense.preprocessing.std[0])
-                trainer = Trainer(network: network, data: maker, settings: s, workers: job.threads, teacher: teach)
+                let maker = BatchMaker(dataset: train, mean: dense.preprocessing.mean[0], std: dense.preprocessing.std[0])
+                trainer = Trainer(network: subject.network, data: maker, settings: s, workers: job.threads, teacher: teach)
             }
-            guard pm.dense.config.channels == 1, pm.dense.config.imageSize == fullTrain.rows else {
-                throw EngineError("\(model) does not take \(job.data)'s \(fullTrain.rows)x\(fullTrain.cols) gray images")
-            }
-            var meta = pm.metadata
+            var meta = subject.startingMetadata
             if !job.resume { meta = Self.movingEarlierRunToHistory(meta) }
             for k in ["train_settings", "train_state", "adamw_step"] { meta[k] = nil }
-            meta["matrices_only"] = network.matricesOnly ? "true" : "false"
             meta["teacher"] = teacher
             meta["finetune_command"] = job.startingCommand(recorded: meta["finetune_command"])
-            let current = { () -> AnyModel in
-                network.forwardPass.writeBack()
-                return AnyModel(pm)
-            }
             var lastScores: EpochScores?
             let finished = try TrainingLoop.run(trainer, checkpoint: ckpt, log: logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
-                                                banner: "fine-tuning \(network.matricesOnly ? "merge/recover matrices" : "all parameters") of a model running \(pm.channels.map(String.init).joined(separator: " ")) tokens per block" + (validation.map { " (\($0.count) training images held out for validation)" } ?? "") + " (data \(data.summary))") {
-                lastScores = EpochScores.measure(current, validation: validation, test: test, testLimit: job.testImages, threads: job.threads)
+                                                banner: subject.banner + (validation.map { " (\($0.count) training images held out for validation)" } ?? "") + " (data \(data.summary))") {
+                lastScores = EpochScores.measure(subject.current, validation: validation, test: test, testLimit: job.testImages, threads: job.threads)
                 return lastScores ?? EpochScores()
             }
             guard finished else { return }
-            network.forwardPass.writeBack()
             var final = meta
-            final.merge(EpochScores.finalMetadata(last: lastScores, current, validation: validation, test: test, threads: job.threads)) { $1 }
+            final.merge(EpochScores.finalMetadata(last: lastScores, subject.current, validation: validation, test: test, threads: job.threads)) { $1 }
             final["finetune_settings"] = try stableJSON(trainer.settings)
-            try pm.save(to: job.out, metadata: final)
+            try subject.save(to: job.out, metadata: final)
             print("wrote \(job.out)" + Train.scoreSummary(final))
         }
     }
@@ -130,8 +130,8 @@ struct Finetune: ParsableCommand {
         return out
     }
 
-    static func checkTeacher(_ t: ViTModel, _ pm: PMModel) throws {
-        let a = t.config, b = pm.dense.config
+    static func checkTeacher(_ t: ViTModel, _ student: ViTModel) throws {
+        let a = t.config, b = student.config
         guard a.numClasses == b.numClasses, a.imageSize == b.imageSize, a.channels == b.channels else {
             throw EngineError("the teacher takes \(a.channels)x\(a.imageSize)x\(a.imageSize) images with \(a.numClasses) classes; the student \(b.channels)x\(b.imageSize)x\(b.imageSize) with \(b.numClasses)")
         }

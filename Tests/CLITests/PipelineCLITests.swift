@@ -90,6 +90,49 @@ final class PipelineCLITests: XCTestCase {
                                         "--train-images", "550", "--out", "\(data)/x.safetensors"]), ["--train-images 550", "500"])
     }
 
+    /// `finetune --method tome|evit`: a dense model trained under the method, stopped and resumed;
+    /// the file records the method, so it runs under it by default, and `--method dense` runs its
+    /// weights without it. What it refuses, with one line each.
+    func testFineTuningUnderAMethod() throws {
+        let data = try makeData()
+        func run(_ args: [String]) throws -> CLI.Output {
+            let o = try CLI.run(args)
+            XCTAssertEqual(o.status, 0, "\(args.prefix(2)): \(o.stderr)")
+            return o
+        }
+        let dense = "\(data)/dense.safetensors"
+        _ = try run(["train", "--data", data, "--epochs", "3", "--config", "dim=16,depth=4,heads=2,patch=4", "--batch-size", "50",
+                     "--lr", "3e-3", "--warmup", "5", "--test-images", "0", "--out", dense])
+        for (name, method) in [("tome", ["--method", "tome", "--r", "3"]), ("evit", ["--method", "evit", "--keep-rate", "0.5", "--blocks", "1,2"])] {
+            let out = "\(data)/\(name)-ft.safetensors"
+            let ft = ["finetune", "--model", dense, "--teacher", dense, "--data", data, "--epochs", "1", "--batch-size", "50",
+                      "--test-images", "200", "--out", out]
+            let before = try json(try run(["eval", "--model", dense, "--data", data, "--json"] + method))
+            let first = try run(ft + method + ["--max-steps", "4"])
+            XCTAssertTrue(first.stdout.contains("stopped after 4 steps"), first.stdout)
+            XCTAssertTrue(first.stderr.contains("under \(name == "tome" ? "ToMe" : "EViT")"), first.stderr)
+            let second = try run(ft + ["--resume"])
+            XCTAssertTrue(second.stderr.contains("step 4/12"), second.stderr)
+            let meta = try SafeTensorsFile(path: out).metadata
+            XCTAssertEqual(meta["method"], name)
+            XCTAssertNotNil(meta["method_arguments"])
+            XCTAssertNil(meta["train_settings"])
+            let tuned = try json(try run(["eval", "--model", out, "--data", data, "--json"]))
+            XCTAssertEqual(tuned["method"] as? String, name, "the recorded method runs by default")
+            XCTAssertEqual(tuned["tokens_per_block"] as? [Int], before["tokens_per_block"] as? [Int])
+            XCTAssertEqual(meta["test_top1"], String(format: "%.2f", tuned["top1"] as? Double ?? -1))
+            let plain = try json(try run(["eval", "--model", out, "--data", data, "--method", "dense", "--json"]))
+            XCTAssertEqual(plain["method"] as? String, "dense")
+            // The weights moved: run under the method they score differently from the starting model.
+            XCTAssertNotEqual(tuned["loss"] as? Double, before["loss"] as? Double)
+        }
+        let base = ["finetune", "--teacher", dense, "--data", data, "--epochs", "1", "--out", "\(data)/x.safetensors"]
+        assertCleanFailure(try CLI.run(base + ["--model", dense]), ["dense model", "--method tome"])
+        assertCleanFailure(try CLI.run(base + ["--model", dense, "--method", "pitome"]), ["no backward pass"])
+        assertCleanFailure(try CLI.run(base + ["--model", dense, "--method", "tome", "--r", "2", "--matrices-only"]), ["--matrices-only"])
+        assertCleanFailure(try CLI.run(base + ["--model", dense, "--method", "tome", "--r", "2", "--resume"]), ["--resume", "drop --method"])
+    }
+
     func testPipeline() throws {
         let data = try makeData()
         let dir = data
