@@ -11,8 +11,13 @@ struct CompareRow {
     var prune: Double?
     var top1: Double?
     var imagesPerSecondB1 = 0.0, imagesPerSecondB32 = 0.0
-    /// The spatial probe's mIoU on the method's full grid (nil on an image folder).
+    var block = CompareEntry.Block.trainingFree
+    var matchedTo: String?
+    var matchedOn: [String] = []
+    /// The spatial probe's mIoU on the method's full grid (nil on an image folder): the probe
+    /// trained on the dense model's grid, and one trained on this row's own grid.
     var probeMIoU: Double?
+    var probeMIoUOwn: Double?
     /// Images/s at batch 32 against the dense row's, and the dense FLOPs against this row's.
     var speedupB32 = 0.0, flopsRatio = 0.0
 
@@ -24,7 +29,9 @@ struct CompareRow {
     var json: [String: Any] {
         var o: [String: Any] = ["method": method, "gflops_per_image": gflops, "gflops_official": gflopsOfficial,
                                 "images_per_s_b1": imagesPerSecondB1, "images_per_s_b32": imagesPerSecondB32,
-                                "probe_miou": probeMIoU ?? NSNull(), "speedup_b32": speedupB32, "flops_ratio": flopsRatio]
+                                "probe_miou": probeMIoU ?? NSNull(), "probe_miou_own": probeMIoUOwn ?? NSNull(),
+                                "speedup_b32": speedupB32, "flops_ratio": flopsRatio, "block": block.rawValue, "matched_on": matchedOn]
+        if let matchedTo { o["matched_to"] = matchedTo }
         if let prune { o["prune"] = prune }
         if let top1 { o["top1"] = top1 }
         return o
@@ -46,12 +53,12 @@ struct CompareRow {
         var markdown: String {
             let ci = test.interval
             let verdict = test.significant ? (test.difference > 0 ? "a better" : "b better") : "not significant"
-            return "| \(a) | \(b) | \(round2(test.difference)) | [\(round2(ci.lowerBound)), \(round2(ci.upperBound))] | \(String(format: "%.3g", test.pValue)) | \(verdict) |"
+            return "| \(a) | \(b) | \(matchedOn) | \(round2(test.difference)) | [\(round2(ci.lowerBound)), \(round2(ci.upperBound))] | \(String(format: "%.3g", test.pValue)) | \(verdict) |"
         }
     }
 
     /// The row of the Markdown table `compare` prints.
     var markdown: String {
-        "| \(method) | \(top1.map { "\($0)" } ?? "") | \(gflops) (\(gflopsOfficial)) | \(imagesPerSecondB1) | \(imagesPerSecondB32) | \(speedupB32) (\(flopsRatio)) | \(probeMIoU.map { String($0) } ?? "-") |"
+        "| \(method) | \(top1.map { "\($0)" } ?? "") | \(gflops) (\(gflopsOfficial)) | \(imagesPerSecondB1) | \(imagesPerSecondB32) | \(speedupB32) (\(flopsRatio)) | \(probeMIoU.map { String($0) } ?? "-") | \(probeMIoUOwn.map { String($0) } ?? "-") | \(matchedTo.map { "\(matchedOn.joined(separator: ", ")) of \($0)" } ?? "") |"
     }
 }

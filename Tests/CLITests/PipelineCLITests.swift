@@ -217,40 +217,69 @@ final class PipelineCLITests: XCTestCase {
         XCTAssertEqual(pt["method"] as? String, "tome")
         for v in [pd["probe_miou"], pt["probe_miou"]] { XCTAssertTrue((0...100).contains(v as? Double ?? -1)) }
 
-        // The comparison table: dense, PM training-free and fine-tuned, and every other method at matching GFLOPs. Without
-        // --prune the training-free row takes the fine-tuned file's prune rate (0.2, from its metadata).
+        // The comparison table: dense, PM training-free and fine-tuned, every other method at matching GFLOPs and at
+        // matching speed, and a ToMe fine-tuned at the budget (a few steps: what matters here is that it is found,
+        // blocked and compared). Without --prune the training-free row takes the fine-tuned file's prune rate (0.2).
         try FileManager.default.copyItem(atPath: "\(dir)/pm-ft.safetensors", toPath: "\(dir)/fmnist-pm-k50.safetensors")
+        _ = try run(["finetune", "--model", "\(dir)/dense.safetensors", "--method", "tome", "--r", "2", "--teacher", "\(dir)/dense.safetensors",
+                     "--data", data, "--epochs", "1", "--batch-size", "50", "--max-steps", "2", "--test-images", "0",
+                     "--out", "\(dir)/tome-ft.safetensors"])
+        try FileManager.default.copyItem(atPath: "\(dir)/tome-ft.ckpt.safetensors", toPath: "\(dir)/fmnist-tome-k50.safetensors")
         let cmp = try run(["compare", "--model", "\(dir)/dense.safetensors", "--ranks", "\(dir)/ranks.safetensors", "--probe",
                            "\(dir)/probe.safetensors", "--finetuned", dir, "--data", data, "--keeps", "0.5",
-                           "--probe-images", "50", "--seconds", "0.2", "--json", "--plot", "\(dir)/plot.png"])
+                           "--probe-images", "50", "--probe-train-images", "100", "--seconds", "0.2", "--json", "--plot", "\(dir)/plot.png"])
         let png = try ImageReader.decode(Array(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/plot.png"))), name: "plot.png")
         XCTAssertGreaterThan(png.width, 1000, "the accuracy-speed chart, both panels")
         let report = try JSONSerialization.jsonObject(with: Data(cmp.stdout.utf8)) as? [String: Any] ?? [:]
         let table = report["rows"] as? [[String: Any]] ?? []
-        // Paired tests: each PM row against each matched row, and fine-tuned against training-free.
+        func row(_ name: String) -> [String: Any]? { table.first { $0["method"] as? String == name } }
+        XCTAssertEqual(table.prefix(7).compactMap { $0["method"] as? String }.map { String($0.prefix(4)) },
+                       ["dens", "pm-k", "pm-k", "tome", "tome", "evit", "pito"])
+        XCTAssertEqual(table[1]["top1"] as? Double, pm["top1"] as? Double, "training-free row = the compressed file from the same plan")
+        XCTAssertEqual(table[1]["prune"] as? Double, 0.2, "the fine-tuned file's prune rate")
+        XCTAssertEqual(table[2]["top1"] as? Double, tuned["top1"] as? Double, "fine-tuned row = the shipped file")
+        XCTAssertEqual(table.map { $0["block"] as? String ?? "" }.prefix(5), ["training-free", "training-free", "fine-tuned", "training-free", "fine-tuned"])
+        XCTAssertEqual(table[0]["probe_miou"] as? Double, pd["probe_miou"] as? Double, "same probe, same images, same grid")
+        XCTAssertEqual(table[0]["probe_miou_own"] as? Double, pd["probe_miou"] as? Double,
+                       "the dense row's own probe is trained as the dense probe was: same images, same steps")
+        let tomeTuned = table[4]
+        XCTAssertTrue((tomeTuned["method"] as? String ?? "").hasSuffix("-finetuned"), "\(tomeTuned)")
+        let tomeEval = try json(try run(["eval", "--model", "\(dir)/fmnist-tome-k50.safetensors", "--data", data, "--json"]))
+        XCTAssertEqual(tomeTuned["top1"] as? Double, tomeEval["top1"] as? Double, "the fine-tuned ToMe row = its file under its recorded method")
+        let target = table[1]["gflops_per_image"] as? Double ?? 0
+        for r in table where (r["matched_on"] as? [String] ?? []).contains("gflops") && r["block"] as? String == "training-free" {
+            // DiffRate chooses among its ten published schedules only: a coarser match.
+            let slack = (r["method"] as? String ?? "").hasPrefix("diffrate") ? 0.25 : 0.15
+            XCTAssertEqual(r["gflops_per_image"] as? Double ?? 0, target, accuracy: slack * target, "matching GFLOPs: \(r)")
+        }
+        for r in table {
+            for key in ["top1", "gflops_per_image", "gflops_official", "images_per_s_b1", "images_per_s_b32", "probe_miou", "probe_miou_own", "block"] {
+                XCTAssertNotNil(r[key] as? NSNull == nil ? r[key] : nil, "\(key) of \(r["method"] ?? "")")
+            }
+        }
+        // Every baseline matched on each speed, by a training-free row of its own.
+        for id in ["tome", "evit", "pitome", "diffrate"] {
+            for key in ["images_per_s_b1", "images_per_s_b32"] {
+                XCTAssertTrue(table.contains { ($0["method"] as? String ?? "").hasPrefix(id + "-") && $0["block"] as? String == "training-free" &&
+                    ($0["matched_on"] as? [String] ?? []).contains(key) }, "\(id) matched on \(key)")
+            }
+        }
+        // Paired tests: each PM row against each matched row, fine-tuned against training-free, within each block.
         let comparisons = report["comparisons"] as? [[String: Any]] ?? []
-        XCTAssertEqual(comparisons.count, 2 * 4 + 1)
         for c in comparisons {
             let diff = c["diff"] as? Double ?? .nan, low = c["ci_low"] as? Double ?? .nan, high = c["ci_high"] as? Double ?? .nan
             XCTAssertTrue(low <= diff && diff <= high, "\(c)")
             XCTAssertTrue((0...1).contains(c["p_value"] as? Double ?? -1), "\(c)")
-            XCTAssertEqual(c["matched_on"] as? String, "gflops")
-            let a = table.first { $0["method"] as? String == c["a"] as? String }?["top1"] as? Double ?? .nan
-            let b = table.first { $0["method"] as? String == c["b"] as? String }?["top1"] as? Double ?? .nan
+            XCTAssertTrue(["gflops", "images_per_s_b1", "images_per_s_b32"].contains(c["matched_on"] as? String ?? ""), "\(c)")
+            let a = row(c["a"] as? String ?? "")?["top1"] as? Double ?? .nan, b = row(c["b"] as? String ?? "")?["top1"] as? Double ?? .nan
             XCTAssertEqual(diff, a - b, accuracy: 0.011, "the paired difference is the difference of the rows' top-1")
         }
-        XCTAssertEqual(table.compactMap { $0["method"] as? String }.map { String($0.prefix(4)) }, ["dens", "pm-k", "pm-k", "tome", "evit", "pito", "diff"])
-        XCTAssertEqual(table[1]["top1"] as? Double, pm["top1"] as? Double, "training-free row = the compressed file from the same plan")
-        XCTAssertEqual(table[1]["prune"] as? Double, 0.2, "the fine-tuned file's prune rate")
-        XCTAssertEqual(table[2]["top1"] as? Double, tuned["top1"] as? Double, "fine-tuned row = the shipped file")
-        XCTAssertEqual(table[0]["probe_miou"] as? Double, pd["probe_miou"] as? Double, "same probe, same images, same grid")
-        let target = table[1]["gflops_per_image"] as? Double ?? 0
-        for row in table[3...6] {
-            for key in ["top1", "gflops_per_image", "gflops_official", "images_per_s_b1", "images_per_s_b32", "probe_miou"] { XCTAssertNotNil(row[key], key) }
-            // DiffRate chooses among its ten published schedules only: a coarser match.
-            let slack = (row["method"] as? String ?? "").hasPrefix("diffrate") ? 0.25 : 0.15
-            XCTAssertEqual(row["gflops_per_image"] as? Double ?? 0, target, accuracy: slack * target, "matching GFLOPs: \(row)")
-        }
+        func pairs(_ on: String) -> [String] { comparisons.filter { $0["matched_on"] as? String == on }.map { "\($0["a"] ?? "") vs \($0["b"] ?? "")" } }
+        XCTAssertEqual(pairs("images_per_s_b1").count, 4, "\(pairs("images_per_s_b1"))")
+        XCTAssertEqual(pairs("images_per_s_b32").count, 4)
+        let tomeName = tomeTuned["method"] as? String ?? ""
+        XCTAssertTrue(pairs("gflops").contains("pm-k50-finetuned vs \(tomeName)"), "\(pairs("gflops"))")
+        XCTAssertTrue(pairs("gflops").contains("pm-k50-finetuned vs pm-k50"))
 
         // Bad input: one line, non-zero exit.
         assertCleanFailure(try CLI.run(["compress", "--model", "\(dir)/dense.safetensors", "--ranks", CLI.fixture("pm-p8.reference.safetensors"),

@@ -14,7 +14,6 @@ public enum Dense: CompressionMethod {
     public static let shownInExplorer = false
 
     public static func model(dense: ViTModel, settings: Settings) throws -> any CompressedModel { DenseModel(dense) }
-    public static func settings(matchingFlops flops: Double, dense: ViTModel, ranks: [[Double]]?) throws -> Settings? { nil }
     public static func label(_ settings: Settings) -> String { "" }
 }
 

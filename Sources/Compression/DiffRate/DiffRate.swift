@@ -32,8 +32,8 @@ public enum DiffRate: CompressionMethod {
     }
 
     /// The published schedule nearest the budget.
-    public static func settings(matchingFlops flops: Double, dense: ViTModel, ranks: [[Double]]?) throws -> Settings? {
-        try nearest(DiffRatePublished.schedules.map { Settings(schedule: $0) }, flops: flops, dense: dense)
+    public static func candidateSettings(dense: ViTModel, ranks: [[Double]]?) -> [Settings] {
+        DiffRatePublished.schedules.map { Settings(schedule: $0) }
     }
 
     public static func label(_ s: Settings) -> String { s.schedule.label }

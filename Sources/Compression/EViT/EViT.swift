@@ -27,9 +27,8 @@ public enum EViT: CompressionMethod {
     }
 
     /// A keep rate in hundredths from 0.05 to 1 at EViT's blocks.
-    public static func settings(matchingFlops flops: Double, dense: ViTModel, ranks: [[Double]]?) throws -> Settings? {
-        let rates = stride(from: 0.05, through: 1.0001, by: 0.01).map { ($0 * 100).rounded() / 100 }
-        return try nearest(rates.map { Settings(keepRate: $0) }, flops: flops, dense: dense)
+    public static func candidateSettings(dense: ViTModel, ranks: [[Double]]?) -> [Settings] {
+        stride(from: 0.05, through: 1.0001, by: 0.01).map { Settings(keepRate: ($0 * 100).rounded() / 100) }
     }
 
     // The explorer: the keep ratio is the keep rate.

@@ -27,10 +27,10 @@ public protocol CompressionMethod {
     /// when it must be told (ToMe's r) or runs its own files only (Prune and Merge).
     static var defaultSettings: Settings? { get }
 
-    /// Settings whose model on `dense` comes nearest `flops` honest FLOPs per image (what `compare`
-    /// puts beside a Prune and Merge row), or nil when the method has nothing to set (dense) or
-    /// lacks what it needs (Prune and Merge plans from `ranks`).
-    static func settings(matchingFlops flops: Double, dense: ViTModel, ranks: [[Double]]?) throws -> Settings?
+    /// The settings `compare` chooses among when it matches the method to a Prune and Merge row (on
+    /// FLOPs, or on measured speed), in the order of the method's knob; empty when the method has
+    /// nothing to set (dense) or lacks what it needs (Prune and Merge plans from `ranks`).
+    static func candidateSettings(dense: ViTModel, ranks: [[Double]]?) -> [Settings]
     /// The settings in a few characters, for row names (`r8` in `tome-r8`).
     static func label(_ settings: Settings) -> String
 
@@ -79,6 +79,34 @@ extension CompressionMethod {
         return ("\(id)-\(label(s))", try model(dense: dense, settings: s))
     }
 
+    /// The candidate whose model on `dense` comes nearest `flops` honest FLOPs per image (what
+    /// `compare` puts beside a Prune and Merge row), or nil without candidates.
+    public static func settings(matchingFlops flops: Double, dense: ViTModel, ranks: [[Double]]?) throws -> Settings? {
+        try nearest(candidateSettings(dense: dense, ranks: ranks), flops: flops, dense: dense)
+    }
+
+    /// At most `count` candidates whose honest FLOPs lie within `window` (relative) of `flops`,
+    /// spread evenly over that range (one per FLOPs value), with their row names: what `compare`
+    /// times to find the setting nearest a Prune and Merge row's measured speed.
+    public static func candidates(near flops: Double, within window: Double, count: Int, dense: ViTModel,
+                                  ranks: [[Double]]?) throws -> [(name: String, model: any CompressedModel)] {
+        var inRange: [(name: String, model: any CompressedModel)] = []
+        for s in candidateSettings(dense: dense, ranks: ranks) {
+            let m = try model(dense: dense, settings: s)
+            guard abs(m.flopsPerImage - flops) <= window * flops,
+                  !inRange.contains(where: { $0.model.flopsPerImage == m.flopsPerImage }) else { continue }
+            inRange.append(("\(id)-\(label(s))", m))
+        }
+        inRange.sort { $0.model.flopsPerImage < $1.model.flopsPerImage }
+        guard inRange.count > count, count > 1 else { return inRange }
+        var picked: [(name: String, model: any CompressedModel)] = []
+        for q in 0..<count {
+            let c = inRange[q * (inRange.count - 1) / (count - 1)]
+            if !picked.contains(where: { $0.name == c.name }) { picked.append(c) }
+        }
+        return picked
+    }
+
     /// The candidate whose model's FLOPs are nearest `flops` (the first of equals).
     static func nearest(_ candidates: [Settings], flops: Double, dense: ViTModel) throws -> Settings? {
         var best: (Settings, Double)?
@@ -100,6 +128,7 @@ extension CompressionMethod {
     public static func summaryLine(knobs: ExplorerKnobs, config: ViTConfig) -> String { title }
     public static var defaultSettings: Settings? { nil }
     public static var arguments: Set<MethodArguments.Key> { [] }
+    public static func candidateSettings(dense: ViTModel, ranks: [[Double]]?) -> [Settings] { [] }
     public static func settings(from arguments: MethodArguments) throws -> Settings? { defaultSettings }
 
     /// What the options choose: the method at `settings(from:)`, or its own files.

@@ -27,8 +27,8 @@ public enum PiToMe: CompressionMethod {
     /// Ratios from 0.5 to 1 in steps of 0.0025.
     static let ratios: [Double] = (0...200).map { 0.5 + Double($0) * 0.0025 }
 
-    public static func settings(matchingFlops flops: Double, dense: ViTModel, ranks: [[Double]]?) throws -> Settings? {
-        try nearest(ratios.map { Settings(ratio: $0) }, flops: flops, dense: dense)
+    public static func candidateSettings(dense: ViTModel, ranks: [[Double]]?) -> [Settings] {
+        ratios.map { Settings(ratio: $0) }
     }
 
     public static func label(_ s: Settings) -> String { FixedText.format(s.ratio, digits: 4) }

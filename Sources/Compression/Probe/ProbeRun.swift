@@ -39,6 +39,21 @@ public enum ProbeRun {
         return (features, labels)
     }
 
+    /// The training images a probe learns from: the first `count` of a fixed stride over the
+    /// `total` images of the training split (spread over the classes, the same on every run).
+    public static func trainingIndices(count: Int, of total: Int) -> [Int] {
+        let stride = max(1, total / max(count, 1))
+        return (0..<min(count, total)).map { ($0 * stride) % total }
+    }
+
+    /// A probe trained on the grid `runner` gives back for the training images `indices` (the
+    /// dense model's: the shipped probe; any method's own grid: what a head trained on that model
+    /// could read), with `PatchProbe.train`'s fixed steps.
+    public static func train(_ runner: AnyModel.Runner, model m: ViTModel, data: IDXDataset, indices: [Int], workers: Int) throws -> PatchProbe {
+        let (f, y) = try collect(runner, model: m, data: data, indices: indices, workers: workers)
+        return PatchProbe.train(features: f, labels: y, dim: m.config.dim)
+    }
+
     /// mIoU of `probe` on the grid `runner` gives back for images `indices`.
     public static func evaluate(_ probe: PatchProbe, _ runner: AnyModel.Runner, model m: ViTModel, data: IDXDataset, indices: [Int],
                                 workers: Int) throws -> PatchProbe.Confusion {

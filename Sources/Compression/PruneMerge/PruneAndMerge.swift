@@ -29,10 +29,9 @@ public enum PruneAndMerge: CompressionMethod {
     }
 
     /// A keep ratio in hundredths from 0.05 to 0.9 with prune 0.1, planned from `ranks`.
-    public static func settings(matchingFlops flops: Double, dense: ViTModel, ranks: [[Double]]?) throws -> Settings? {
-        guard let ranks else { return nil }
-        let keeps = stride(from: 0.05, through: 0.9001, by: 0.01).map { ($0 * 100).rounded() / 100 }
-        return try nearest(keeps.map { Settings(ranks: ranks, keep: $0, prune: 0.1) }, flops: flops, dense: dense)
+    public static func candidateSettings(dense: ViTModel, ranks: [[Double]]?) -> [Settings] {
+        guard let ranks else { return [] }
+        return stride(from: 0.05, through: 0.9001, by: 0.01).map { Settings(ranks: ranks, keep: ($0 * 100).rounded() / 100, prune: 0.1) }
     }
 
     public static func label(_ s: Settings) -> String { String(format: "k%02d", Int((s.keep * 100).rounded())) }

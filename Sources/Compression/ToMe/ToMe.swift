@@ -21,8 +21,8 @@ public enum ToMe: CompressionMethod {
     }
 
     /// The same r in every block, from 0 to half the patches.
-    public static func settings(matchingFlops flops: Double, dense: ViTModel, ranks: [[Double]]?) throws -> Settings? {
-        try nearest((0...(dense.config.numPatches / 2)).map { Settings(schedule: .constant($0)) }, flops: flops, dense: dense)
+    public static func candidateSettings(dense: ViTModel, ranks: [[Double]]?) -> [Settings] {
+        (0...(dense.config.numPatches / 2)).map { Settings(schedule: .constant($0)) }
     }
 
     // The explorer: r from the keep ratio unless --r fixed it.
