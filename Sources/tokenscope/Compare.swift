@@ -211,12 +211,10 @@ struct Compare: ParsableCommand {
                 // Features through the model's own final norm (a fine-tuned file trains it), as `probe` reads them.
                 if let p, let test {
                     let runner = any.runner(batch: 50)
-                    let conf = try ProbeRun.evaluate(p, runner, model: any.vit, data: test, indices: probeIdx, workers: threads)
-                    row.probeMIoU = round2(conf.miou)
-                    if let probeTrain {
-                        let own = try ProbeRun.train(runner, model: any.vit, data: probeTrain, indices: ownIdx, workers: threads)
-                        row.probeMIoUOwn = round2(try ProbeRun.evaluate(own, runner, model: any.vit, data: test, indices: probeIdx, workers: threads).miou)
-                    }
+                    let own = try probeTrain.map { try ProbeRun.train(runner, model: any.vit, data: $0, indices: ownIdx, workers: threads) }
+                    let conf = try ProbeRun.evaluate([p] + (own.map { [$0] } ?? []), runner, model: any.vit, data: test, indices: probeIdx, workers: threads)
+                    row.probeMIoU = round2(conf[0].miou)
+                    if conf.count > 1 { row.probeMIoUOwn = round2(conf[1].miou) }
                 }
                 if any.isDense { denseB32 = row.imagesPerSecondB32 }
                 row.speedupB32 = round2(row.imagesPerSecondB32 / max(denseB32, 1e-9))

@@ -119,4 +119,37 @@ final class ShippedModelTests: XCTestCase {
             XCTAssertGreaterThan(tuned, free, "\(name): fine-tuned \(tuned) % against training-free \(free) % on 2,000 images")
         }
     }
+
+    /// The shipped fine-tuned baselines (`finetune --method`, made by `.ci/ship-model`): each runs under the
+    /// method its metadata records and reproduces, on all 10,000 test images, the top-1 recorded there
+    /// (`eval --record` after the choice on the validation hold-out; 0.05 points of slack, as above), at
+    /// the token counts of the same method training-free at the settings it records. Whether fine-tuning
+    /// helps is what `compare` measures, not asserted here.
+    func testShippedFineTunedBaselinesReproduce() throws {
+        try requireModel()
+        let dir = CLI.root.appendingPathComponent("assets/models")
+        let names = ["fmnist-tome-k60": "tome", "fmnist-evit-k60": "evit"]
+        let present = names.filter { FileManager.default.fileExists(atPath: dir.appendingPathComponent("\($0.key).safetensors").path) }
+        guard !present.isEmpty else { throw XCTSkip("the fine-tuned baselines are not made yet (.ci/ship-model)") }
+        func eval(_ args: [String]) throws -> [String: Any] {
+            let o = try CLI.run(["eval", "--json"] + args)
+            XCTAssertEqual(o.status, 0, o.stderr)
+            return (try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]) ?? [:]
+        }
+        for (name, method) in present.sorted(by: { $0.key < $1.key }) {
+            let path = dir.appendingPathComponent("\(name).safetensors").path
+            let meta = try SafeTensorsFile(path: path).metadata
+            XCTAssertEqual(meta["method"], method)
+            XCTAssertEqual(meta["validation_images"], "5000", "\(name) was chosen on the hold-out")
+            let full = try eval(["--model", path])
+            XCTAssertEqual(full["method"] as? String, method)
+            XCTAssertEqual(full["top1"] as? Double ?? -1, Double(meta["test_top1"] ?? "") ?? -2, accuracy: 0.05, "\(name): top-1 on 10,000 images")
+            let args = try JSONSerialization.jsonObject(with: Data((meta["method_arguments"] ?? "{}").utf8)) as? [String: Any] ?? [:]
+            var settings: [String] = []
+            if let r = args["r"] as? [Int] { settings = ["--r", r.map(String.init).joined(separator: ",")] }
+            if let k = args["keepRate"] as? Double { settings = ["--keep-rate", String(k)] }
+            let free = try eval(["--model", Self.model, "--method", method, "--limit", "100"] + settings)
+            XCTAssertEqual(free["tokens_per_block"] as? [Int], full["tokens_per_block"] as? [Int], "the same settings")
+        }
+    }
 }
