@@ -194,10 +194,17 @@ struct Compare: ParsableCommand {
                 row.matchedTo = entry.matchedTo
                 row.matchedOn = entry.matchedOn
                 if let test {
-                    let e = evaluate(any, on: test, limit: limit ?? test.count, threads: threads)
+                    // Features through the model's own final norm (a fine-tuned file trains it), as `probe` reads them;
+                    // the own probe learns first, then one pass over the test images scores top-1 and both probes.
+                    let own = try p != nil ? probeTrain.map { try ProbeRun.train(any.runner(batch: 50), model: any.vit, data: $0, indices: ownIdx, workers: threads) } : nil
+                    let probes = (p.map { [$0] } ?? []) + (own.map { [$0] } ?? [])
+                    let (e, conf) = CompareScoring.scoreOnce(any, test: test, limit: limit ?? test.count, probeCount: probeIdx.count,
+                                                             probes: probes, threads: threads)
                     row.top1 = round2(e.top1)
                     hits[k] = e.hits
                     scored = e.images
+                    if p != nil { row.probeMIoU = round2(conf[0].miou) }
+                    if own != nil { row.probeMIoUOwn = round2(conf[1].miou) }
                 } else if let folder {
                     let (e, stream) = try evaluate(any, on: folder, batch: 100, threads: threads, strict: strict)
                     guard e.images > 0 else { throw EngineError("\(data): none of the \(folder.count) images could be read") }
@@ -208,14 +215,6 @@ struct Compare: ParsableCommand {
                 }
                 row.imagesPerSecondB1 = round2(speeds[k].b1)
                 row.imagesPerSecondB32 = round2(speeds[k].b32)
-                // Features through the model's own final norm (a fine-tuned file trains it), as `probe` reads them.
-                if let p, let test {
-                    let runner = any.runner(batch: 50)
-                    let own = try probeTrain.map { try ProbeRun.train(runner, model: any.vit, data: $0, indices: ownIdx, workers: threads) }
-                    let conf = try ProbeRun.evaluate([p] + (own.map { [$0] } ?? []), runner, model: any.vit, data: test, indices: probeIdx, workers: threads)
-                    row.probeMIoU = round2(conf[0].miou)
-                    if conf.count > 1 { row.probeMIoUOwn = round2(conf[1].miou) }
-                }
                 if any.isDense { denseB32 = row.imagesPerSecondB32 }
                 row.speedupB32 = round2(row.imagesPerSecondB32 / max(denseB32, 1e-9))
                 row.flopsRatio = round2(c.flopsPerImage / any.flopsPerImage)
