@@ -37,7 +37,7 @@ struct ExplorerSetup {
         guard let modelPath = o.pm ?? o.model ?? Assets.find("models/fmnist-vit.safetensors") else {
             throw EngineError("no model given and the shipped one (assets/models/fmnist-vit.safetensors) is not there yet; pass --model M.safetensors")
         }
-        let m = try filePlan?.dense ?? ViTModel(path: modelPath)
+        let m = try filePlan?.dense ?? ViTModel(path: modelPath, ignoring: Trainer.isOptimizerState)  // a training checkpoint opens too
         m.packWeights(forBackward: true)  // live scores
         let c = m.config
         let rankPath = o.ranks ?? (o.model == nil && o.pm == nil ? Assets.find("models/fmnist-vit.ranks.safetensors") : nil)
@@ -48,6 +48,16 @@ struct ExplorerSetup {
         state = ExplorerState(depth: c.depth, grid: c.grid, imageCount: imgs.count, hasCalibratedRanks: r != nil, hasFilePlan: filePlan != nil,
                               keep: o.keep, prune: o.prune, grouping: o.grouping, recovery: o.recovery)
         modelName = (modelPath as NSString).lastPathComponent
+        // A dense file fine-tuned under a method (`finetune --method`) opens on that method with its settings
+        // (settings that do not decode leave the method's defaults: the file still opens).
+        if filePlan == nil, let id = m.metadata[MethodChoice.methodKey],
+           let shown = ExplorerState.Method.allCases.first(where: { $0.method.id == id }) {
+            state.method = shown
+            if let json = m.metadata[MethodChoice.argumentsKey],
+               let recorded = try? JSONDecoder().decode(MethodArguments.self, from: Data(json.utf8)) {
+                state.methodArguments = recorded
+            }
+        }
     }
 
     /// The patch-map document for the current state (computed now).

@@ -22,8 +22,8 @@ struct Export: ParsableCommand {
     @OptionGroup var options: ExplorerOptions
     // Not `MethodOptions`: the export shows what the explorer shows, so a method's budget defaults
     // to the one the keep ratio gives (ToMe's r: infer/eval/bench require it) and there is no dense.
-    @Option(help: ArgumentHelp("Method: \(ExplorerState.Method.allCases.map { $0.method.id }.joined(separator: ", ")); all but pm run on the dense model, at the budget --keep gives unless their own options set one.",
-                               valueName: "METHOD")) var method: String = "pm"
+    @Option(help: ArgumentHelp("Method: \(ExplorerState.Method.allCases.map { $0.method.id }.joined(separator: ", ")); all but pm run on the dense model, at the budget --keep gives unless their own options set one. Default: pm, or the method a file fine-tuned under one records (`finetune --method`), with its settings.",
+                               valueName: "METHOD")) var method: String?
     @OptionGroup var settings: MethodArgumentOptions
     @Option(help: "Score source for the plan: calibrated (the ranks file: static plan) or image (live forward + backward on this image). Default: calibrated when ranks exist, else image; a --pm file uses its own plan.")
     var scores: String?
@@ -35,8 +35,8 @@ struct Export: ParsableCommand {
     func validate() throws {
         guard ["text", "json", "csv", "png"].contains(format) else { throw ValidationError("--format must be text, json, csv or png") }
         let shown = ExplorerState.Method.allCases.map { $0.method.id }
-        guard shown.contains(method) else { throw ValidationError("--method must be one of " + shown.joined(separator: ", ")) }
-        if let m = MethodRegistry.method(id: method) {
+        if let method, !shown.contains(method) { throw ValidationError("--method must be one of " + shown.joined(separator: ", ")) }
+        if let m = MethodRegistry.method(id: method ?? PruneAndMerge.id), method != nil || !((try? settings.parsed().given.isEmpty) ?? true) {
             do { try settings.parsed().check(for: m) } catch let e as MethodArgumentError { throw ValidationError(e.description) }
         }
         if let scores, !["calibrated", "image"].contains(scores) { throw ValidationError("--scores must be calibrated or image") }
@@ -70,8 +70,9 @@ struct Export: ParsableCommand {
             case "image"?: setup.state.scoreSource = .image
             default: break
             }
-            if let shown = ExplorerState.Method.allCases.first(where: { $0.method.id == method }) { setup.state.method = shown }
-            setup.state.methodArguments = try settings.parsed()
+            if let method, let shown = ExplorerState.Method.allCases.first(where: { $0.method.id == method }) { setup.state.method = shown }
+            let given = try settings.parsed()
+            if method != nil || !given.given.isEmpty { setup.state.methodArguments = given }
             guard folder, let dir = output else {
                 try write(setup, layers: layers, image: 0, to: output)
                 return

@@ -123,6 +123,10 @@ final class PipelineCLITests: XCTestCase {
             XCTAssertEqual(meta["test_top1"], String(format: "%.2f", tuned["top1"] as? Double ?? -1))
             let plain = try json(try run(["eval", "--model", out, "--data", data, "--method", "dense", "--json"]))
             XCTAssertEqual(plain["method"] as? String, "dense")
+            // The explorer's export opens it on the recorded method and settings.
+            let shown = try run(["export", "--model", out, CLI.root.appendingPathComponent("assets/images/00-t-shirt-top.png").path])
+            XCTAssertTrue(shown.stdout.contains("# method: \(name == "tome" ? "ToMe  r: 3" : "EViT  keep-rate: 0.50  blocks: 1,2")"),
+                          String(shown.stdout.prefix(400)))
             // The weights moved: run under the method they score differently from the starting model.
             XCTAssertNotEqual(tuned["loss"] as? Double, before["loss"] as? Double)
         }
