@@ -28,6 +28,13 @@ final class PipelineCLITests: XCTestCase {
 
     func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
 
+    /// Runs a command that must succeed.
+    func run(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CLI.Output {
+        let o = try CLI.run(args)
+        XCTAssertEqual(o.status, 0, "\(args.prefix(2)): \(o.stderr)", file: file, line: line)
+        return o
+    }
+
     func json(_ o: CLI.Output) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any] ?? [:]
     }
@@ -38,11 +45,6 @@ final class PipelineCLITests: XCTestCase {
     /// the file without touching its tensors.
     func testValidationHoldOut() throws {
         let data = try makeData()
-        func run(_ args: [String]) throws -> CLI.Output {
-            let o = try CLI.run(args)
-            XCTAssertEqual(o.status, 0, "\(args.prefix(2)): \(o.stderr)")
-            return o
-        }
         let out = "\(data)/held.safetensors"
         let t = try run(["train", "--data", data, "--epochs", "2", "--config", "dim=16,depth=2,heads=2,patch=4", "--batch-size", "50",
                          "--lr", "3e-3", "--warmup", "5", "--validation-images", "100", "--test-images", "0", "--out", out])
@@ -95,11 +97,6 @@ final class PipelineCLITests: XCTestCase {
     /// weights without it. What it refuses, with one line each.
     func testFineTuningUnderAMethod() throws {
         let data = try makeData()
-        func run(_ args: [String]) throws -> CLI.Output {
-            let o = try CLI.run(args)
-            XCTAssertEqual(o.status, 0, "\(args.prefix(2)): \(o.stderr)")
-            return o
-        }
         let dense = "\(data)/dense.safetensors"
         _ = try run(["train", "--data", data, "--epochs", "3", "--config", "dim=16,depth=4,heads=2,patch=4", "--batch-size", "50",
                      "--lr", "3e-3", "--warmup", "5", "--test-images", "0", "--out", dense])
@@ -140,11 +137,6 @@ final class PipelineCLITests: XCTestCase {
     func testPipeline() throws {
         let data = try makeData()
         let dir = data
-        func run(_ args: [String]) throws -> CLI.Output {
-            let o = try CLI.run(args)
-            XCTAssertEqual(o.status, 0, "\(args.prefix(2)): \(o.stderr)")
-            return o
-        }
         _ = try run(["train", "--data", data, "--epochs", "8", "--config", "dim=16,depth=3,heads=2,patch=2", "--batch-size", "50",
                      "--lr", "3e-3", "--warmup", "10", "--out", "\(dir)/dense.safetensors", "--test-images", "200"])
         let dense = try json(try run(["eval", "--model", "\(dir)/dense.safetensors", "--data", data, "--json"]))
