@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* sched_setaffinity and the CPU_SET macros */
 #endif
 #include <sched.h>
+#include <malloc.h> /* malloc_trim (Heap.releaseFree) */
 #include <oneapi/dnnl/dnnl.h>
 /* Debian's oneDNN runs its parallel regions on GNU OpenMP. The engine runs its own workers and asks
    for one thread per GEMM: these set and read the calling thread's OpenMP team size (libgomp; omp.h

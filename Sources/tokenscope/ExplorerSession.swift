@@ -56,7 +56,10 @@ enum ExplorerSession {
             if let want = AnalysisStore.needed(for: s).first(where: { store.analysis(for: $0) == nil && !failed.contains(Analysis.Key($0)) }) {
                 busy = true
                 inFlight = Analysis.Key(want)
-                queue.async { mailbox.put(.analysis(Result { try engine.analyse(want) })) }
+                queue.async {
+                    mailbox.put(.analysis(Result { try engine.analyse(want) }))
+                    Heap.releaseFree()  // while the key loop draws the result (see Heap)
+                }
                 return
             }
             // Prepare only once the user pauses: the queue runs one job at a time, and a key pressed
