@@ -196,7 +196,7 @@ struct Compare: ParsableCommand {
                 if let test {
                     // Features through the model's own final norm (a fine-tuned file trains it), as `probe` reads them;
                     // the own probe learns first, then one pass over the test images scores top-1 and both probes.
-                    let own = try p != nil ? probeTrain.map { try ProbeRun.train(any.runner(batch: 50), model: any.vit, data: $0, indices: ownIdx, workers: threads) } : nil
+                    let own = try probeTrain.map { try ProbeRun.train(any.runner(batch: 50), model: any.vit, data: $0, indices: ownIdx, workers: threads) }
                     let probes = (p.map { [$0] } ?? []) + (own.map { [$0] } ?? [])
                     let (e, conf) = CompareScoring.scoreOnce(any, test: test, limit: limit ?? test.count, probeCount: probeIdx.count,
                                                              probes: probes, threads: threads)

@@ -104,7 +104,7 @@ struct Finetune: ParsableCommand {
             final.merge(EpochScores.finalMetadata(last: lastScores, subject.current, validation: validation, test: test, threads: job.threads)) { $1 }
             final["finetune_settings"] = try stableJSON(trainer.settings)
             try subject.save(to: job.out, metadata: final)
-            print("wrote \(job.out)" + Train.scoreSummary(final))
+            print("wrote \(job.out)" + EpochScores.summary(final))
         }
     }
 

@@ -49,8 +49,7 @@ struct Probe: ParsableCommand {
                     throw EngineError("\(model) runs as \(any.kind); the probe is trained on a dense model (give the dense file, then evaluate this one with --probe)")
                 }
                 let train = try IDXDataset.load(directory: data, split: .train)
-                let stride = max(1, train.count / trainImages)
-                let idx = (0..<min(trainImages, train.count)).map { ($0 * stride) % train.count }
+                let idx = ProbeRun.trainingIndices(count: trainImages, of: train.count)
                 let (f, y) = try ProbeRun.collect(runner, model: m, data: train, indices: idx, workers: threads)
                 p = PatchProbe.train(features: f, labels: y, dim: m.config.dim)
                 trainedNote = "trained on \(idx.count) training images (\(y.count) patches, \(y.filter { $0 == 1 }.count) foreground)"

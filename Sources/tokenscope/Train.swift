@@ -67,8 +67,9 @@ struct Train: ParsableCommand {
             let finished = try TrainingLoop.run(trainer, checkpoint: job.checkpointPath, log: job.logPath, metadata: meta,
                                                 checkpointMinutes: job.checkpointMinutes, maxSteps: job.maxSteps,
                                                 banner: "training \(c.depth) blocks, dim \(c.dim), \(c.heads) heads on \(train.count) images" + (validation.map { " (\($0.count) held out for validation)" } ?? "") + " (data \(data.summary))") {
-                lastScores = EpochScores.measure(current, validation: validation, test: test, testLimit: job.testImages, threads: job.threads)
-                return lastScores ?? EpochScores()
+                let scores = EpochScores.measure(current, validation: validation, test: test, testLimit: job.testImages, threads: job.threads)
+                lastScores = scores
+                return scores
             }
             guard finished else { return }
             let logFile = try JSONLinesLog(path: job.logPath)
@@ -77,14 +78,8 @@ struct Train: ParsableCommand {
             final["train_settings"] = try stableJSON(trainer.settings)
             try trainer.model.save(to: job.out, metadata: final, replacing: true)
             _ = logFile.write(["event": "done", "out": job.out, "test_top1": final["test_top1"] ?? "n/a", "validation_top1": final["validation_top1"] ?? "n/a"])
-            print("wrote \(job.out)" + Self.scoreSummary(final))
+            print("wrote \(job.out)" + EpochScores.summary(final))
         }
-    }
-
-    /// " (validation top-1 V%, test top-1 T%)" from a finished file's metadata, or "".
-    static func scoreSummary(_ meta: [String: String]) -> String {
-        let parts = [("validation", meta["validation_top1"]), ("test", meta["test_top1"])].compactMap { name, v in v.map { "\(name) top-1 \($0)%" } }
-        return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
     }
 
     /// Metadata that makes a Fashion-MNIST model self-describing for infer/eval/explore.

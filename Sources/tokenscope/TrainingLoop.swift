@@ -21,6 +21,12 @@ struct EpochScores {
                            test: test.map { evaluate(m, on: $0, limit: testLimit, threads: threads) })
     }
 
+    /// " (validation top-1 V%, test top-1 T%)" from a finished file's metadata, or "".
+    static func summary(_ meta: [String: String]) -> String {
+        let parts = [("validation", meta["validation_top1"]), ("test", meta["test_top1"])].compactMap { name, v in v.map { "\(name) top-1 \($0)%" } }
+        return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
+    }
+
     /// The finished file's keys: validation_top1/_images and test_top1/_images over every image of
     /// each set; the last epoch's scores are reused when they covered every image (same weights).
     static func finalMetadata(last: EpochScores?, _ model: () -> AnyModel, validation: IDXDataset?, test: IDXDataset?, threads: Int) -> [String: String] {

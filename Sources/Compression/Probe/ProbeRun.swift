@@ -57,23 +57,15 @@ public enum ProbeRun {
     /// mIoU of `probe` on the grid `runner` gives back for images `indices`.
     public static func evaluate(_ probe: PatchProbe, _ runner: AnyModel.Runner, model m: ViTModel, data: IDXDataset, indices: [Int],
                                 workers: Int) throws -> PatchProbe.Confusion {
-        try evaluate([probe], runner, model: m, data: data, indices: indices, workers: workers)[0]
-    }
-
-    /// Several probes on one pass over the images (`compare`'s dense-trained and own probes).
-    public static func evaluate(_ probes: [PatchProbe], _ runner: AnyModel.Runner, model m: ViTModel, data: IDXDataset, indices: [Int],
-                                workers: Int) throws -> [PatchProbe.Confusion] {
-        var conf = [PatchProbe.Confusion](repeating: PatchProbe.Confusion(), count: probes.count)
+        var conf = PatchProbe.Confusion()
         let p = m.config.numPatches
         // In chunks, so memory stays at one chunk's features.
         var start = 0
         while start < indices.count {
             let chunk = Array(indices[start..<min(indices.count, start + 500)])
             let (f, y) = try collect(runner, model: m, data: data, indices: chunk, workers: workers)
-            for (q, probe) in probes.enumerated() {
-                let pred = f.withUnsafeBufferPointer { probe.predict($0.baseAddress!, count: chunk.count * p) }
-                conf[q].add(predicted: pred, truth: y)
-            }
+            let pred = f.withUnsafeBufferPointer { probe.predict($0.baseAddress!, count: chunk.count * p) }
+            conf.add(predicted: pred, truth: y)
             start += chunk.count
         }
         return conf
