@@ -15,10 +15,28 @@ struct CompareEntry {
     var block: Block
     /// The Prune and Merge plan's prune rate (Prune and Merge rows only).
     var prune: Double?
-    /// The Prune and Merge row this one was matched to, and on what (`gflops`, `images_per_s_b1`,
-    /// `images_per_s_b32`).
+    /// The Prune and Merge row this one was matched to, and on what.
     var matchedTo: String?
-    var matchedOn: [String] = []
+    var matchedOn: [MatchKey] = []
+}
+
+/// The column on which `compare` brought a row close to a Prune and Merge row; its raw value is
+/// the JSON key of that column.
+enum MatchKey: String {
+    case gflops
+    case imagesPerSecondB1 = "images_per_s_b1"
+    case imagesPerSecondB32 = "images_per_s_b32"
+
+    static let speeds: [MatchKey] = [.imagesPerSecondB1, .imagesPerSecondB32]
+
+    /// The measured speed this key matches on (nil for GFLOPs, which is not measured).
+    func speed(_ s: Throughput) -> Double? {
+        switch self {
+        case .gflops: return nil
+        case .imagesPerSecondB1: return s.b1
+        case .imagesPerSecondB32: return s.b32
+        }
+    }
 }
 
 /// One keep ratio's rows in `compare`, by index into the entries.
@@ -29,5 +47,5 @@ struct CompareBudget {
     var others: [Int] = []
     var othersTuned: [Int] = []
     /// Rows matched on measured speed, with the speed they were matched on.
-    var speedMatched: [(Int, String)] = []
+    var speedMatched: [(row: Int, on: MatchKey)] = []
 }

@@ -5,6 +5,66 @@ import Engine
 /// `limit` images and the probes' confusion on the first `probeCount`, from the grid the same
 /// forward pass gives back (so each test image goes through each model once).
 enum CompareScoring {
+    /// What `compare` scores on: the Fashion-MNIST test split with the dense probe (and the training
+    /// split the own probes learn on), or an image folder (no probes: their masks are Fashion-MNIST's ink).
+    enum Data {
+        case testSplit(IDXDataset, probe: PatchProbe?, probeTraining: IDXDataset?)
+        case folder(ImageFolder, strict: Bool)
+    }
+
+    /// Every entry's row: top-1, both probes, GFLOPs and the speeds measured beforehand; and per
+    /// entry the per-image hits the paired tests compare. `scored` is the number of images top-1
+    /// is on; `skipped` says which folder images could not be read.
+    static func rows(_ entries: [CompareEntry], speeds: [Throughput], data: Data, limit: Int?, probeImages: Int, probeTrainImages: Int,
+                     threads: Int, progress: Bool) throws -> (rows: [CompareRow], hits: [[Bool]], scored: Int, skipped: String?) {
+        var hits = [[Bool]](repeating: [], count: entries.count)
+        var rows: [CompareRow] = []
+        var scored = 0
+        var skipped: String?
+        let started = Clock.now()
+        for (k, entry) in entries.enumerated() {
+            let any = entry.model
+            if progress {
+                // The rows cost about the same (each runs the test images and the probes once).
+                let spent = Clock.now() - started
+                let eta = k > 0 ? String(format: ", about %.0f s left", spent / Double(k) * Double(entries.count - k)) : ""
+                printError("scoring \(k + 1)/\(entries.count): \(entry.name)\(eta)")
+            }
+            var row = CompareRow(entry)
+            switch data {
+            case .testSplit(let test, let probe, let probeTraining):
+                // Features through the model's own final norm (a fine-tuned file trains it), as `probe` reads them;
+                // the own probe learns first, then one pass over the test images scores top-1 and both probes.
+                let own = try probeTraining.map {
+                    try ProbeRun.train(any.runner(batch: 50), model: any.vit, data: $0,
+                                       indices: ProbeRun.trainingIndices(count: probeTrainImages, of: $0.count), workers: threads)
+                }
+                let probes = (probe.map { [$0] } ?? []) + (own.map { [$0] } ?? [])
+                let (e, conf) = scoreOnce(any, test: test, limit: limit ?? test.count, probeCount: min(probeImages, test.count),
+                                          probes: probes, threads: threads)
+                row.top1 = round2(e.top1)
+                hits[k] = e.hits
+                scored = e.images
+                if probe != nil { row.probeMIoU = round2(conf[0].miou) }
+                if own != nil { row.probeMIoUOwn = round2(conf[probes.count - 1].miou) }
+            case .folder(let folder, let strict):
+                let (e, stream) = try evaluate(any, on: folder, batch: 100, threads: threads, strict: strict)
+                guard e.images > 0 else { throw EngineError("\(folder.root): none of the \(folder.count) images could be read") }
+                row.top1 = round2(e.top1)
+                hits[k] = e.hits
+                scored = e.images
+                skipped = stream.skippedSummary
+            }
+            row.imagesPerSecondB1 = round2(speeds[k].b1)
+            row.imagesPerSecondB32 = round2(speeds[k].b32)
+            // Speed-up against the dense row (the first), FLOPs ratio against the dense model.
+            row.speedupB32 = round2(row.imagesPerSecondB32 / max(rows.first?.imagesPerSecondB32 ?? row.imagesPerSecondB32, 1e-9))
+            row.flopsRatio = round2(any.vit.config.flopsPerImage / any.flopsPerImage)
+            rows.append(row)
+        }
+        return (rows, hits, scored, skipped)
+    }
+
     static func scoreOnce(_ any: AnyModel, test d: IDXDataset, limit: Int, probeCount: Int, probes: [PatchProbe],
                           threads: Int) -> (result: EvalResult, confusions: [PatchProbe.Confusion]) {
         let m = any.vit, c = m.config

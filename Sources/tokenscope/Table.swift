@@ -29,7 +29,7 @@ struct Table: ParsableCommand {
             let test = noAccuracy ? nil : try IDXDataset.load(directory: data, split: .test)
             var rows: [[String: Any]] = []
             var reference: Double?
-            let speeds = bestSpeeds(loaded, seconds: seconds, rounds: rounds, threads: threads)
+            let speeds = Throughput.measure(loaded, seconds: seconds, rounds: rounds, threads: threads)
             for (k, (path, any)) in zip(models, loaded).enumerated() {
                 var row: [String: Any] = ["model": path, "kind": any.kind, "gflops_per_image": round3(any.flopsPerImage / 1e9),
                                           "gflops_official": round3(any.officialFlops / 1e9)]
@@ -55,31 +55,4 @@ struct Table: ParsableCommand {
             }
         }
     }
-}
-
-/// Images/s at batch 1 and 32 of every model, measured in `rounds` interleaved rounds (model 1 b1, b32,
-/// model 2 b1, b32, ..., then again), each the best of its rounds. On a shared 2-vCPU machine a
-/// background burst can slow one measurement by a third; with one round, a burst on the reference
-/// inflated every speed-up of a `compare` run (dense at 104 images/s against 150 in other runs).
-func bestSpeeds(_ models: [AnyModel], seconds: Double, rounds: Int, threads: Int) -> [(b1: Double, b32: Double)] {
-    var best = [(b1: Double, b32: Double)](repeating: (0, 0), count: models.count)
-    for _ in 0..<max(rounds, 1) {
-        for (k, any) in models.enumerated() {
-            best[k].b1 = max(best[k].b1, imagesPerSecond(any, batch: 1, seconds: seconds, threads: threads))
-            best[k].b32 = max(best[k].b32, imagesPerSecond(any, batch: 32, seconds: seconds, threads: threads))
-        }
-    }
-    return best
-}
-
-/// Forward-pass images/s of any model at one batch size, on a fixed random input after a warm-up
-/// (what `table` and `compare` measure side by side).
-func imagesPerSecond(_ any: AnyModel, batch b: Int, seconds: Double, threads: Int) -> Double {
-    let c = any.vit.config
-    let runner = any.runner(batch: b)
-    let input = BenchRunner.randomInput(count: b * c.channels * c.imageSize * c.imageSize)
-    let r = input.withUnsafeBufferPointer { x in
-        BenchRunner.measure(batch: b, seconds: seconds) { runner.forward(images: x.baseAddress!, batch: b, workers: threads) }
-    }
-    return r.imagesPerSecond
 }
