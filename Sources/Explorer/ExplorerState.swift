@@ -114,8 +114,18 @@ public struct ExplorerState: Equatable, Sendable {
 
     static let step = 0.05
 
-    /// Applies one key. Keys other than Esc, ? and q are ignored while help is open.
-    public mutating func handle(_ key: Key) -> [Effect] {
+    /// Applies one key. Keys other than Esc, ? and q are ignored while help is open. On a screen too
+    /// small to draw the view (`screenFits` false: only the size message shows), q quits and every
+    /// other key is ignored: nothing changes that the user cannot see, and an open help, invisible
+    /// there, cannot swallow the q.
+    public mutating func handle(_ key: Key, screenFits: Bool = true) -> [Effect] {
+        if !screenFits {
+            switch key {
+            case .char("q"): quit = true; return []
+            case .resize, .ctrlL: return [.redraw]
+            default: return []
+            }
+        }
         if showHelp {
             switch key {
             case .escape, .char("?"), .char("q"): showHelp = false; return [.redraw]

@@ -14,6 +14,9 @@ public struct Renderer {
     }
 
     public static let minWidth = 80, minHeight = 24
+
+    /// Whether the view fits (else only the size message is drawn, and `ExplorerState.handle` takes q alone).
+    public static func fits(width: Int, height: Int) -> Bool { width >= minWidth && height >= minHeight }
     /// Columns the one-layer layout keeps for its side panel (40 wide, with a selected patch's
     /// columns) and the gaps around it.
     static let panelColumns = 44
@@ -38,9 +41,10 @@ public struct Renderer {
     public func render(_ s: ExplorerState, analysis a: Analysis?, methods: [ExplorerState.Method: Analysis] = [:],
                        image: ExplorerImage, computing: Bool, width: Int, height: Int, caption: String? = nil) -> CellBuffer {
         var buf = CellBuffer(width: width, height: height)
-        guard width >= Self.minWidth, height >= Self.minHeight else {
-            let msg = "terminal too small: \(width)x\(height), need \(Self.minWidth)x\(Self.minHeight)"
+        guard Self.fits(width: width, height: height) else {
+            let msg = "terminal too small: \(width)x\(height), need \(Self.minWidth)x\(Self.minHeight)", keys = "q quits"
             buf.put(msg, x: max(0, (width - msg.count) / 2), y: height / 2)
+            if height / 2 + 1 < height { buf.put(keys, x: max(0, (width - keys.count) / 2), y: height / 2 + 1) }
             return buf
         }
         let areas = ScreenAreas(width: width, height: height)
@@ -150,7 +154,7 @@ public struct Renderer {
     /// The patch under a screen cell (a mouse click) in the layout on screen, or nil outside a map.
     public func patch(atX x: Int, y: Int, width: Int, height: Int, layout: ExplorerState.Layout = .layer, layer: Int = 0,
                       method: ExplorerState.Method = .first) -> Int? {
-        guard width >= Self.minWidth, height >= Self.minHeight else { return nil }
+        guard Self.fits(width: width, height: height) else { return nil }
         let body = ScreenAreas(width: width, height: height).body
         switch layout {
         case .layer:

@@ -122,7 +122,7 @@ enum KeyFuzz {
             let key: ExplorerState.Key = b >= 0xF0 && i < bytes.count
                 ? .click(x: Int(bytes[i]) % max(1, width), y: Int(b & 0x0F) * max(1, height) / 16) : keys[Int(b) % keys.count]
             if case .click = key { i += 1 }
-            let effects = s.handle(key)
+            let effects = s.handle(key, screenFits: Renderer.fits(width: width, height: height))
             precondition(s.layer >= 0 && s.layer < c.depth, "layer \(s.layer) out of range")
             precondition(s.image >= 0 && s.image < engine.images.count, "image \(s.image) out of range")
             precondition(s.keep >= 0 && s.keep <= 1 && s.prune >= 0 && s.keep + s.prune <= 1 + 1e-9, "keep \(s.keep) prune \(s.prune)")

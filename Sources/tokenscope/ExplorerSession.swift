@@ -73,7 +73,8 @@ enum ExplorerSession {
             }
         }
         func apply(_ k: ExplorerState.Key) {
-            for effect in state.handle(k) {
+            let (w, h) = term.size
+            for effect in state.handle(k, screenFits: Renderer.fits(width: w, height: h)) {
                 switch effect {
                 case .recompute, .redraw: break
                 case .export:

@@ -261,6 +261,18 @@ final class ExplorerTmuxTests: XCTestCase {
         _ = try waitFor("EXIT=0")
     }
 
+    /// Help opened, then the window shrunk below 80x24: the help cannot be seen there, and q still quits.
+    func testQuitsFromATooSmallWindowWithHelpOpen() throws {
+        try start()
+        _ = try waitFor("layer 1/3")
+        _ = try tmux(["send-keys", "-t", "s", "?"])
+        _ = try waitFor("HELP")
+        _ = try tmux(["resize-window", "-t", "s", "-x", "59", "-y", "17"])
+        _ = try waitFor("q quits")
+        _ = try tmux(["send-keys", "-t", "s", "q"])
+        _ = try waitFor("EXIT=0")
+    }
+
     /// The layer number shown in the panel ("layer N/3").
     func shownLayer(_ screen: String) -> String? {
         guard let r = screen.range(of: #"layer [0-9]+/3"#, options: .regularExpression) else { return nil }

@@ -21,6 +21,27 @@ final class ExplorerStateTests: XCTestCase {
         }
     }
 
+    /// On a screen too small for the view only the size message shows: q quits even with help open
+    /// (which cannot be seen there), and no other key changes anything.
+    func testTooSmallScreenTakesOnlyQ() {
+        var s = state()
+        _ = s.handle(.char("?"))
+        XCTAssertTrue(s.showHelp)
+        let before = s
+        for k: ExplorerState.Key in [.right, .up, .char("n"), .char("m"), .char("3"), .char("?"), .escape, .char("r"), .select(patch: 4)] {
+            XCTAssertEqual(s.handle(k, screenFits: false), [], "\(k)")
+        }
+        XCTAssertEqual(s, before, "nothing changed out of sight")
+        XCTAssertEqual(s.handle(.resize, screenFits: false), [.redraw])
+        _ = s.handle(.char("q"), screenFits: false)
+        XCTAssertTrue(s.quit, "q quits from a too-small screen with help open")
+        var fitting = state()
+        _ = fitting.handle(.char("?"))
+        _ = fitting.handle(.char("q"))
+        XCTAssertFalse(fitting.quit, "where help is seen, q closes it")
+        XCTAssertFalse(fitting.showHelp)
+    }
+
     func testLayerKeys() {
         var s = state()
         XCTAssertEqual(s.handle(.left), [.redraw]); XCTAssertEqual(s.layer, 0, "clamped at the first layer")
