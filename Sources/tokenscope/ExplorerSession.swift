@@ -104,12 +104,13 @@ enum ExplorerSession {
             if let own { shown = own }
             // While the result is computed the last one stays on screen, but never another image's.
             if shown?.key.image != state.image { shown = nil }
-            if var d = demo, let k = d.tick(now: Clock.now(), busy: busy) {
+            let (w, h) = term.size
+            // On a too-small screen the demo waits: its keys would be ignored there, and the script go on without them.
+            if var d = demo, let k = d.tick(now: Clock.now(), busy: busy || !Renderer.fits(width: w, height: h)) {
                 state.status = ""
                 apply(k)
                 demo = d
             }
-            let (w, h) = term.size
             let frame = renderer.render(state, analysis: own ?? shown, methods: store.methodAnalyses(for: state),
                                         image: engine.images[state.image], computing: own == nil, width: w, height: h,
                                         caption: demo?.shownCaption)
