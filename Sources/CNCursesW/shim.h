@@ -39,18 +39,16 @@ static inline int nc_has_cup(void) {
     const char *cup = tigetstr("cup");
     return cup != 0 && cup != (char *)-1;
 }
-/* Mouse: report left-button presses and clicks (macros in curses.h). Returns 0 when unsupported. */
+/* Takes KEY_MOUSE out of ncurses' key table again (mousemask and the resume after Ctrl-Z put it back). */
+static inline void nc_raw_mouse_reports(void) { keyok(KEY_MOUSE, FALSE); }
+/* Mouse: ncurses turns reporting on (and off at endwin and Ctrl-Z), but the reports reach the caller as
+ * raw bytes (ESC [ < ... M, or ESC [ M and three bytes): with KEY_MOUSE in its key table, ncurses parses
+ * them itself, reading the rest straight from the terminal, and after a report that completes no gesture
+ * (a release, a wheel turn) it waits in a blocking read for the next byte, whatever the timeout, so the
+ * program freezes until the next key. Returns 0 when the terminal has no mouse. */
 static inline int nc_enable_mouse(void) {
-    mmask_t got = mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED, NULL);
-    mouseinterval(0);
+    mmask_t got = mousemask(BUTTON1_PRESSED, NULL);
+    nc_raw_mouse_reports();
     return got != 0;
-}
-/* The last mouse event: 1 and its cell for a left-button press or click, else 0. */
-static inline int nc_left_click(int *y, int *x) {
-    MEVENT e;
-    if (getmouse(&e) != OK) return 0;
-    if (!(e.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED))) return 0;
-    *y = e.y; *x = e.x;
-    return 1;
 }
 #endif

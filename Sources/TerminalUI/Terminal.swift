@@ -76,9 +76,11 @@ public final class Terminal {
         cbreak()
         noecho()
         keypad(nc_stdscr(), true)
+        meta(nc_stdscr(), true)  // all 8 bits: a click's X10 coordinates past column 95 are bytes over 127
         curs_set(0)
         set_escdelay(50)
-        // Clicks select a patch; where the terminal has no mouse this does nothing.
+        // Clicks select a patch; where the terminal has no mouse this does nothing. The reports come in
+        // as escape sequences that `EscapeSequence` decodes.
         mouseEnabled = nc_enable_mouse() != 0
     }
 
@@ -149,6 +151,9 @@ public final class Terminal {
 
     /// Waits up to `timeoutMs` for a key; nil when none came.
     public func readKey(timeoutMs: Int32) -> ExplorerState.Key? {
+        // Cheap (a walk of the key table), and it catches the resume after Ctrl-Z, which runs inside
+        // ncurses' signal handler and turns its own mouse parsing back on (see nc_enable_mouse).
+        if mouseEnabled { nc_raw_mouse_reports() }
         wtimeout(nc_stdscr(), timeoutMs)
         let k = wgetch(nc_stdscr())
         switch k {
@@ -164,9 +169,6 @@ public final class Terminal {
         case KEY_SR: return .shiftUp
         case KEY_SF: return .shiftDown
         case KEY_RESIZE: return .resize
-        case KEY_MOUSE:
-            var y: Int32 = 0, x: Int32 = 0
-            return nc_left_click(&y, &x) != 0 ? .click(x: Int(x), y: Int(y)) : nil
         case 9: return .tab
         case 12: return .ctrlL
         case 27: return readEscapeSequence()

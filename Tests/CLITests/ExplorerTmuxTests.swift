@@ -123,6 +123,12 @@ final class ExplorerTmuxTests: XCTestCase {
             _ = try waitFor("layer 2/3")
             try tmux(["send-keys", "-t", "s", "h"], capture: false)
             _ = try waitFor("layer 1/3")
+            // And clicks: mouse reporting is back, and its reports are still decoded.
+            try tmux(["send-keys", "-t", "s", "-l", "\u{1b}[<0;10;3M"], capture: false)
+            try tmux(["send-keys", "-t", "s", "-l", "\u{1b}[<0;10;3m"], capture: false)
+            _ = try waitFor("patch 1 (row 0, col 1)")
+            try tmux(["send-keys", "-t", "s", "Escape"], capture: false)
+            usleep(300_000)
         }
         try tmux(["send-keys", "-t", "s", "q"], capture: false)
         var ended = false
@@ -334,5 +340,27 @@ final class ExplorerTmuxTests: XCTestCase {
         XCTAssertTrue(cleared, "Esc clears the selection")
         _ = try tmux(["send-keys", "-t", "s", "q"])
         _ = try waitFor("EXIT=0")
+    }
+
+    /// A mouse report that completes no click (here a right-button press) leaves the explorer running:
+    /// the demo goes on by itself. ncurses, left to parse mouse reports, then waited in a blocking read
+    /// for the next byte (the soak found it after a release). Both encodings: SGR (xterm's terminfo)
+    /// and X10 (screen's and tmux's: three bytes of value + 32).
+    func testAMouseReportThatIsNoClickDoesNotStopTheLoop() throws {
+        for (term, press) in [("xterm-256color", "\u{1b}[<2;10;3M"), ("screen-256color", "\u{1b}[M\"*#")] {
+            try start("TERM=\(term)", command: "demo --speed 5")
+            let before = shownLayer(try waitFor("DEMO"))
+            _ = try tmux(["send-keys", "-t", "s", "-l", press])
+            var moved = false
+            for _ in 0..<60 where !moved {
+                usleep(50_000)
+                let now = shownLayer(try tmux(["capture-pane", "-p", "-t", "s"]))
+                moved = now != nil && now != before
+            }
+            XCTAssertTrue(moved, "\(term): the demo stopped after a right-button press")
+            _ = try tmux(["send-keys", "-t", "s", "q"])
+            _ = try waitFor("EXIT=0")
+            _ = try? tmux(["kill-server"], capture: false)
+        }
     }
 }
