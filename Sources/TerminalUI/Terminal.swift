@@ -120,6 +120,15 @@ public final class Terminal {
         return (Int(x), Int(y))
     }
 
+    /// The terminal's size right now, a resize ncurses has not taken in yet included (it does so only
+    /// when no key is waiting): whether a key lands on a screen that fits is decided on this, or a key
+    /// pressed just after the window grew back is dropped as if it were still too small.
+    public var currentSize: (width: Int, height: Int) {
+        var ws = winsize()
+        if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0, ws.ws_row > 0 { return (Int(ws.ws_col), Int(ws.ws_row)) }
+        return size
+    }
+
     /// Copies the buffer to the screen: erase (not clear, so unchanged cells send nothing over SSH),
     /// draw, one update.
     public func draw(_ buf: CellBuffer) {

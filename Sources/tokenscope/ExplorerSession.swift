@@ -73,7 +73,7 @@ enum ExplorerSession {
             }
         }
         func apply(_ k: ExplorerState.Key) {
-            let (w, h) = term.size
+            let (w, h) = term.currentSize
             for effect in state.handle(k, screenFits: Renderer.fits(width: w, height: h)) {
                 switch effect {
                 case .recompute, .redraw: break

@@ -48,8 +48,17 @@ final class ExplorerTmuxTests: XCTestCase {
     }
 
     override func tearDownWithError() throws {
-        _ = try? tmux(["kill-server"], capture: false)
+        stopServer()
         try? FileManager.default.removeItem(atPath: tmp)
+    }
+
+    /// Kills the tmux server and waits (2 s at most) until its socket is gone: kill-server returns
+    /// before the server has exited, and a new-session sent meanwhile reaches the dying server and
+    /// never shows a pane.
+    func stopServer() {
+        _ = try? tmux(["kill-server"], capture: false)
+        let socketPath = tmp + "/tmux-\(getuid())/" + socket
+        for _ in 0..<100 where FileManager.default.fileExists(atPath: socketPath) { usleep(20_000) }
     }
 
     func start(_ env: String = "", command: String = "explore", size: (Int, Int) = (80, 24)) throws {
@@ -64,8 +73,7 @@ final class ExplorerTmuxTests: XCTestCase {
     /// prints the Swift runtime's report on the restored terminal without waiting for a key.
     func testEverySignalRestoresTheTerminalAndEndsTheProcess() throws {
         for (name, number) in [("INT", SIGINT), ("TERM", SIGTERM), ("HUP", SIGHUP), ("QUIT", SIGQUIT), ("SEGV", SIGSEGV), ("ABRT", SIGABRT)] {
-            _ = try? tmux(["kill-session", "-t", "s"], capture: false)
-            usleep(200_000)
+            stopServer()
             try start()
             _ = try waitFor("keep")
             XCTAssertEqual(try tmux(["display", "-p", "-t", "s", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "1", name)
@@ -360,7 +368,7 @@ final class ExplorerTmuxTests: XCTestCase {
             XCTAssertTrue(moved, "\(term): the demo stopped after a right-button press")
             _ = try tmux(["send-keys", "-t", "s", "q"])
             _ = try waitFor("EXIT=0")
-            _ = try? tmux(["kill-server"], capture: false)
+            stopServer()
         }
     }
 }
