@@ -84,7 +84,9 @@ public struct AccuracySpeedChart: Sendable {
                 }
             }
         }
-        for (k, s) in series.enumerated() {
+        // The last series first: where two points share a cell the earlier series' marker shows (the
+        // reference, dense, comes first in a table; on the shipped comparison ToMe sat on it).
+        for (k, s) in series.enumerated().reversed() {
             for p in s.points where p.speed.isFinite && p.top1.isFinite {
                 buf[col(p.speed), row(p.top1)] = Cell(s.marker, fg: Self.colour(k), attrs: .bold)
             }

@@ -44,6 +44,20 @@ final class AccuracySpeedChartTests: XCTestCase {
         XCTAssertLessThan(xTicks.first ?? 1000, 100); XCTAssertGreaterThan(xTicks.last ?? 0, 230)
     }
 
+    /// Two points in one cell: the earlier series' marker is drawn (dense, the reference, stays visible).
+    func testEarlierSeriesWinsASharedCell() throws {
+        let c = AccuracySpeedChart(title: "t", series: [
+            .init(name: "dense", marker: "*", points: [.init(speed: 100, top1: 91.5)]),
+            .init(name: "ToMe", marker: "t", points: [.init(speed: 100.01, top1: 91.5), .init(speed: 200, top1: 85)]),
+        ])
+        var buf = CellBuffer(width: 60, height: 16)
+        c.draw(into: &buf, x: 0, y: 0, width: 60, height: 16)
+        let dense = try XCTUnwrap(c.cell(of: .init(speed: 100, top1: 91.5), x: 0, y: 0, width: 60, height: 16))
+        let tome = try XCTUnwrap(c.cell(of: .init(speed: 100.01, top1: 91.5), x: 0, y: 0, width: 60, height: 16))
+        XCTAssertEqual(dense.x, tome.x); XCTAssertEqual(dense.y, tome.y)
+        XCTAssertEqual(buf[dense.x, dense.y].char, "*")
+    }
+
     func testLegendNamesEverySeriesAndWraps() {
         var buf = CellBuffer(width: 20, height: 4)
         let rows = chart.drawLegend(into: &buf, x: 0, y: 0, width: 20)
