@@ -22,6 +22,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Time this architecture with random weights instead of a file: DIM,DEPTH,HEADS,IMG,PATCH,CHANNELS,CLASSES (e.g. 96,12,3,28,2,1,10).") var arch: String?
     @Option(help: ArgumentHelp("Time reading this folder of images (decode + the model's eval transform, no model) instead of the model.", valueName: "dir")) var read: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Flag(inversion: .prefixedNo, help: "With --explorer: the bound on matmul primitives `explore` runs with (at most \(SessionMemory.primitivesPerThread) per thread and \(SessionMemory.sharedPrimitives) in oneDNN's shared cache, so a long session's memory levels off); --no-session-memory times the library's defaults (512 and 1,024).") var sessionMemory = true
     @Flag(help: "Run the block products on the plain weights (one dnnl_sgemm per call, as training does) instead of weights prepacked once for oneDNN's matmul: shows what packing buys.") var plainWeights = false
     @OptionGroup var how: MethodOptions
 
@@ -31,6 +32,7 @@ struct Bench: ParsableCommand {
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
         if [backward, train, explorer].filter({ $0 }).count > 1 { throw ValidationError("choose one of --backward, --train and --explorer") }
         if (model == nil) == (arch == nil) { throw ValidationError("give --model FILE or --arch SPEC") }
+        if !sessionMemory && !explorer { throw ValidationError("--no-session-memory goes with --explorer") }
         if explorer && how.method != nil { throw ValidationError("--explorer replays the Prune and Merge explorer; drop --method") }
     }
 
@@ -51,7 +53,8 @@ struct Bench: ParsableCommand {
                 return
             }
             if explorer {
-                // As `explore` runs it: weights packed for the forward and the score pass.
+                // As `explore` runs it: its memory settings, weights packed for the forward and the score pass.
+                if sessionMemory { SessionMemory.configure() }
                 if plainWeights { m.unpackWeights() } else { m.packWeights(forBackward: true) }
                 try ExplorerBench.run(model: m, modelName: model ?? "arch", threads: threads, json: json)
                 return

@@ -8,6 +8,7 @@ import TerminalUI
 /// patch map without a terminal, otherwise runs the key loop.
 enum ExplorerSession {
     static func run(options: ExplorerOptions, images: [String], color: ColorChoice, demoInterval: Double?) throws {
+        SessionMemory.configure()  // before the first product makes a primitive
         let setup = try ExplorerSetup(options, images: images)
         if let reason = Terminal.unavailableReason() {
             print(TextMap.render(try setup.patchMap()), terminator: "")

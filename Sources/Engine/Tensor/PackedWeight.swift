@@ -36,6 +36,24 @@ public final class PackedWeight: @unchecked Sendable {
     var desc: dnnl_memory_desc_t
     let data: UnsafeMutableRawPointer
 
+    /// Bounds the matmul primitives kept: `perThread` in each thread's cache, `shared` in oneDNN's
+    /// process-wide cache of compiled kernels (1,024 by default), which every primitive made draws
+    /// on and which keeps a kernel after the thread's cache has dropped it. Both have to be small for
+    /// the memory to level off: the explorer sees a new token count per block at every keep, prune
+    /// rate and method, so the caches fill for minutes (its soak grew 10-12 % from its first minute
+    /// to its fourth with either bound left at the default, 1 % with both at 64; docs/reliability.md).
+    /// Call before the first product.
+    public static func limitPrimitives(perThread: Int, shared: Int) {
+        MatMulThreadCache.capacity = max(1, perThread)
+        _ = dnnl_set_primitive_cache_capacity(Int32(max(0, shared)))
+    }
+
+    /// oneDNN's shared cache bound (for tests), or -1 when oneDNN does not say.
+    static var sharedPrimitiveCapacity: Int {
+        var c: Int32 = 0
+        return dnnl_get_primitive_cache_capacity(&c) == dnnl_success ? Int(c) : -1
+    }
+
     /// Packs `weight` [out, in] for `use`; nil when oneDNN offers no packed layout for the shape
     /// (the caller then keeps the plain GEMM).
     public init?(weight: UnsafePointer<Float>, out: Int, in inp: Int, for use: Use = .forward) {
@@ -206,12 +224,10 @@ final class MatMulThreadCache {
     private var entries: [Key: Slot] = [:]
     /// Uses so far: the clock of `Slot.lastUse`.
     private var uses = 0
-    /// At most this many primitives per thread; past it the least recently used quarter goes. The
-    /// explorer runs a new token count per block at every keep ratio, prune rate and method, and every
-    /// (weight, rows) pair kept its primitive for the life of the process: the soak test saw the
-    /// resident size grow by 10-20 MB a minute (docs/reliability.md). 512 holds a DeiT's 48 weights
-    /// at ten token counts each.
-    static let capacity = 512
+    /// At most this many primitives per thread; past it the least recently used quarter goes. 512
+    /// holds a DeiT's 48 weights at ten token counts each; the explorer asks for fewer
+    /// (`PackedWeight.limitPrimitives`). Set before the first product, read by every thread after.
+    nonisolated(unsafe) static var capacity = 512
     /// Shapes seen fewer than `creationSightings` times. A primitive costs 0.2-0.7 ms of JIT
     /// compilation, while packing saves 10-20 % of a product of 0.05-1 ms, so a primitive pays for
     /// itself only on a shape that keeps coming back: the passes that repeat (the dense model, a plan
