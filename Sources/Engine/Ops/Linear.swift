@@ -8,7 +8,8 @@ import CKernels
 /// The backward pass comes in two halves so each can be split over workers without races:
 /// the input gradient by rows, the weight and bias gradients by output features.
 public enum Linear {
-    /// `residual` [rows, OUT], when given, is added too (a block's skip connection): the output
+    /// `residual` [rows, OUT], when given, is added too (a block's skip connection). On a packed weight
+    /// with a bias, bias and residual are read in the product's epilogue; otherwise the output
     /// starts as residual + bias in one vectorized pass and the GEMM accumulates onto it (beta = 1).
     /// `bias: nil, residual: nil` runs the GEMM alone (beta = 0), for callers that fuse the bias
     /// into what follows (fc1's bias and GELU). `packed`, the same weight prepacked, runs the
@@ -17,6 +18,11 @@ public enum Linear {
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                rows: Int, inFeatures: Int, outFeatures: Int, residual: UnsafePointer<Float>? = nil,
                                packed: PackedWeight? = nil) {
+        if let packed, let bias, residual.map({ UnsafeMutablePointer(mutating: $0) != out }) ?? true,
+           packed.run(out: out, inp: inp, rows: rows, epilogue: residual == nil ? .bias : .biasResidual,
+                      bias: bias, residual: residual) {
+            return
+        }
         let prefill = bias != nil || residual != nil
         if prefill { ts_rows_set_bias(out, residual, bias, rows, outFeatures) }
         if let packed, packed.run(out: out, inp: inp, rows: rows, epilogue: prefill ? .accumulate : .store) { return }

@@ -101,18 +101,25 @@ public final class PackedWeight: @unchecked Sendable {
     public enum Epilogue: Hashable, Sendable {
         /// out = P
         case store
-        /// out += P (out already holds e.g. the residual and the bias)
+        /// out += P (out already holds e.g. a gradient from another branch)
         case accumulate
+        /// out = P + bias
+        case bias
+        /// out = P + bias + residual: a block's skip connection read inside the product's epilogue,
+        /// not written into `out` by a pass of its own first
+        case biasResidual
         /// out = GELU(P + bias): fc1 when nothing needs its input afterwards (inference)
         case biasGELU
+
+        var readsBias: Bool { self == .bias || self == .biasResidual || self == .biasGELU }
     }
 
     /// Runs the product; false when this thread has no primitive for the row count (yet: see
-    /// `MatMulThreadCache`), and the caller then runs the plain GEMM. `bias` [N] is read by
-    /// `.biasGELU` only.
+    /// `MatMulThreadCache`), and the caller then runs the plain GEMM. `bias` [N] is read by the
+    /// epilogues with a bias, `residual` [rows, N] by `.biasResidual` (it must not be `out`).
     func run(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int, epilogue: Epilogue,
-             bias: UnsafePointer<Float>? = nil) -> Bool {
-        MatMulThreadCache.current.run(self, out: out, inp: inp, rows: rows, epilogue: epilogue, bias: bias)
+             bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil) -> Bool {
+        MatMulThreadCache.current.run(self, out: out, inp: inp, rows: rows, epilogue: epilogue, bias: bias, residual: residual)
     }
 }
 
@@ -158,8 +165,9 @@ enum OneDNN {
     }
 
     /// A matmul [m, k] x [k, n] -> [m, n], weights in `weights` (nil: let oneDNN choose), with a
-    /// sum post-op when accumulating and a bias input and erf-GELU post-op for `.biasGELU`. Nil when
-    /// oneDNN has no implementation.
+    /// bias input for the epilogues with a bias, and as post-op a sum (`.accumulate`), an add of a
+    /// [m, n] operand (`.biasResidual`) or erf-GELU (`.biasGELU`). Nil when oneDNN has no
+    /// implementation.
     static func matmulDesc(m: Int, n: Int, k: Int, weights: dnnl_memory_desc_t?, epilogue: PackedWeight.Epilogue) -> dnnl_primitive_desc_t? {
         guard let engine else { return nil }
         var src = rowMajor(m, k), dst = rowMajor(m, n), bias = rowMajor(1, n)
@@ -174,18 +182,22 @@ enum OneDNN {
             }
         }
         var desc = dnnl_matmul_desc_t()
-        let initialised = epilogue == .biasGELU ? dnnl_matmul_desc_init(&desc, &src, &wei, &bias, &dst)
-                                                : dnnl_matmul_desc_init(&desc, &src, &wei, nil, &dst)
+        let initialised = epilogue.readsBias ? dnnl_matmul_desc_init(&desc, &src, &wei, &bias, &dst)
+                                             : dnnl_matmul_desc_init(&desc, &src, &wei, nil, &dst)
         guard initialised == dnnl_success else { return nil }
         var attr: dnnl_primitive_attr_t?
         guard dnnl_primitive_attr_create(&attr) == dnnl_success else { return nil }
         defer { dnnl_primitive_attr_destroy(attr) }
-        if epilogue != .store {
+        if epilogue != .store && epilogue != .bias {
             var ops: dnnl_post_ops_t?
             guard dnnl_post_ops_create(&ops) == dnnl_success else { return nil }
             defer { dnnl_post_ops_destroy(ops) }
-            let appended = epilogue == .accumulate ? dnnl_post_ops_append_sum(ops, 1)
-                                                   : dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_gelu_erf, 0, 0)
+            let appended: dnnl_status_t
+            switch epilogue {
+            case .accumulate: appended = dnnl_post_ops_append_sum(ops, 1)
+            case .biasResidual: appended = dnnl_post_ops_append_binary(ops, dnnl_binary_add, &dst)
+            default: appended = dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_gelu_erf, 0, 0)
+            }
             guard appended == dnnl_success, dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success else { return nil }
         }
         var pd: dnnl_primitive_desc_t?
@@ -204,14 +216,17 @@ final class MatMulThreadCache {
     private final class Entry {
         let primitive: dnnl_primitive_t
         let src, weights, dst: dnnl_memory_t
-        let bias: dnnl_memory_t?
-        init(primitive: dnnl_primitive_t, src: dnnl_memory_t, weights: dnnl_memory_t, dst: dnnl_memory_t, bias: dnnl_memory_t?) {
-            self.primitive = primitive; self.src = src; self.weights = weights; self.dst = dst; self.bias = bias
+        let bias, residual: dnnl_memory_t?
+        init(primitive: dnnl_primitive_t, src: dnnl_memory_t, weights: dnnl_memory_t, dst: dnnl_memory_t,
+             bias: dnnl_memory_t?, residual: dnnl_memory_t?) {
+            self.primitive = primitive; self.src = src; self.weights = weights; self.dst = dst
+            self.bias = bias; self.residual = residual
         }
         deinit {
             dnnl_primitive_destroy(primitive)
             dnnl_memory_destroy(src); dnnl_memory_destroy(weights); dnnl_memory_destroy(dst)
             if let bias { dnnl_memory_destroy(bias) }
+            if let residual { dnnl_memory_destroy(residual) }
         }
     }
 
@@ -256,8 +271,10 @@ final class MatMulThreadCache {
     }
 
     func run(_ w: PackedWeight, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int,
-             epilogue: PackedWeight.Epilogue, bias: UnsafePointer<Float>?) -> Bool {
+             epilogue: PackedWeight.Epilogue, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?) -> Bool {
         guard rows > 0, let stream else { return rows == 0 }
+        guard epilogue.readsBias == (bias != nil), (epilogue == .biasResidual) == (residual != nil),
+              residual.map({ UnsafeMutablePointer(mutating: $0) != out }) ?? true else { return false }
         // Before `make`: a primitive fixes its thread count when it is created.
         BLAS.useOneThreadPerWorker()
         let key = Key(weight: w.id, rows: rows, epilogue: epilogue)
@@ -278,20 +295,35 @@ final class MatMulThreadCache {
             entry = make(w, rows: rows, epilogue: epilogue)
             entries[key] = Slot(entry: entry, lastUse: uses)
         }
-        guard let entry, entry.bias == nil || bias != nil else { return false }
+        guard let entry else { return false }
         dnnl_memory_set_data_handle(entry.src, UnsafeMutableRawPointer(mutating: inp))
         dnnl_memory_set_data_handle(entry.dst, out)
-        var args = [dnnl_exec_arg_t(arg: 1, memory: entry.src), dnnl_exec_arg_t(arg: 33, memory: entry.weights),
-                    dnnl_exec_arg_t(arg: 17, memory: entry.dst)]  // SRC, WEIGHTS, DST
+        // SRC, WEIGHTS, DST, then BIAS and the first post-op's SRC_1 when the epilogue reads them.
+        var args = (dnnl_exec_arg_t(arg: 1, memory: entry.src), dnnl_exec_arg_t(arg: 33, memory: entry.weights),
+                    dnnl_exec_arg_t(arg: 17, memory: entry.dst), dnnl_exec_arg_t(), dnnl_exec_arg_t())
+        var count: Int32 = 3
         if let b = entry.bias, let bias {
             dnnl_memory_set_data_handle(b, UnsafeMutableRawPointer(mutating: bias))
-            args.append(dnnl_exec_arg_t(arg: 41, memory: b))  // BIAS
+            args.3 = dnnl_exec_arg_t(arg: 41, memory: b)
+            count = 4
         }
-        let status = dnnl_primitive_execute(entry.primitive, stream, Int32(args.count), &args)
+        if let r = entry.residual, let residual {
+            dnnl_memory_set_data_handle(r, UnsafeMutableRawPointer(mutating: residual))
+            let slot = dnnl_exec_arg_t(arg: Self.firstPostOpSource, memory: r)
+            if count == 4 { args.4 = slot } else { args.3 = slot }
+            count += 1
+        }
+        let status = withUnsafeMutableBytes(of: &args) {
+            dnnl_primitive_execute(entry.primitive, stream, count, $0.baseAddress!.assumingMemoryBound(to: dnnl_exec_arg_t.self))
+        }
         precondition(status == dnnl_success && dnnl_stream_wait(stream) == dnnl_success,
                      "oneDNN matmul refused rows \(rows) N \(w.n) K \(w.k): status \(status.rawValue)")
         return true
     }
+
+    /// DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, the operand of the first post-op (the
+    /// header's macro takes an argument, so Swift does not import it).
+    static let firstPostOpSource = Int32(DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE | DNNL_ARG_SRC_1)
 
     /// Drops the least recently used quarter of the primitives (their deinit destroys them).
     private func evictLeastRecentlyUsed() {
@@ -313,15 +345,16 @@ final class MatMulThreadCache {
             dnnl_primitive_destroy(primitive)
             return nil
         }
-        var b: dnnl_memory_t?
-        if epilogue == .biasGELU {
-            var bdesc = OneDNN.rowMajor(1, w.n)
-            guard dnnl_memory_create(&b, &bdesc, engine, nil) == dnnl_success else {
-                dnnl_primitive_destroy(primitive)
-                return nil
-            }
+        var b: dnnl_memory_t?, r: dnnl_memory_t?
+        var bdesc = OneDNN.rowMajor(1, w.n)
+        if epilogue.readsBias && dnnl_memory_create(&b, &bdesc, engine, nil) != dnnl_success
+            || epilogue == .biasResidual && dnnl_memory_create(&r, &dst, engine, nil) != dnnl_success {
+            dnnl_primitive_destroy(primitive)
+            dnnl_memory_destroy(s); dnnl_memory_destroy(d); dnnl_memory_destroy(wm)
+            if let b { dnnl_memory_destroy(b) }
+            return nil
         }
-        return Entry(primitive: primitive, src: s, weights: wm, dst: d, bias: b)
+        return Entry(primitive: primitive, src: s, weights: wm, dst: d, bias: b, residual: r)
     }
 
     /// This thread's cache, made on first use and freed when the thread ends.
