@@ -124,8 +124,10 @@ extension Bench {
     }
 }
 
-func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
-func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+/// x to 2 and 3 decimals as printed; -0.0 comes back as 0 (JSON drops the sign, and "-0.0" reads as
+/// a negative result).
+func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 + 0 }
+func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 + 0 }
 
 func jsonLine(_ obj: Any) throws -> String {
     let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])

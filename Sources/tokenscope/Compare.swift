@@ -35,6 +35,8 @@ struct Compare: ParsableCommand {
     @Option(help: "Also write the JSON object to this file (atomically), e.g. beside the Markdown table.") var jsonOut: String?
     @Option(help: ArgumentHelp("Also draw top-1 against images/s (batch 32 and batch 1, one marker and dotted line per method, training-free in lower case, fine-tuned in upper case, dense *): FILE.png, or - for the same chart as text on stdout after the table.", valueName: "FILE.png|-")) var plot: String?
 
+    @Option(help: ArgumentHelp("Print the table, --json and --plot from the JSON an earlier run wrote (--json-out) instead of running anything: e.g. to redraw the chart. Options that shape a run are not read.", valueName: "FILE.json")) var from: String?
+
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         guard probeImages >= 1, probeImages <= 10000 else { throw ValidationError("--probe-images must be in 1...10000") }
@@ -55,6 +57,10 @@ struct Compare: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if let from {
+                try output(CompareReport(jsonFile: from))
+                return
+            }
             guard let modelPath = model ?? Assets.find("models/fmnist-vit.safetensors") else {
                 throw EngineError("no model given and the shipped one (assets/models/fmnist-vit.safetensors) is not there yet; pass --model")
             }
@@ -85,20 +91,24 @@ struct Compare: ParsableCommand {
                 guard !ha.isEmpty, ha.count == hb.count else { return nil }
                 return CompareRow.Comparison(a: lineup.entries[a].name, b: lineup.entries[b].name, test: PairedComparison(ha, hb), matchedOn: on)
             }
-            let report = CompareReport(rows: scored.rows, comparisons: comparisons)
-            if let jsonOut { try AtomicFile.write(Array((try jsonLine(report.json) + "\n").utf8), to: jsonOut) }
-            if let plot, plot != "-" { try ComparePlot.write(report.rows, to: plot) }
-            if json {
-                print(try jsonLine(report.json))
-                return
-            }
             var what = "test images"
             if case .folder(let f, _) = scoring { what = f.isLabelled ? "images of \(f.root)" : "images of \(f.root), agreement with dense" }
-            print(report.markdown(topOneOn: "\(scored.scored) \(what)"))
-            if plot == "-" {
-                print("")
-                try ComparePlot.write(report.rows, to: "-")
-            }
+            try output(CompareReport(rows: scored.rows, comparisons: comparisons, topOneOn: "\(scored.scored) \(what)"))
+        }
+    }
+
+    /// The report as --json-out, --plot and --json (or the Markdown tables) ask.
+    func output(_ report: CompareReport) throws {
+        if let jsonOut { try AtomicFile.write(Array((try jsonLine(report.json) + "\n").utf8), to: jsonOut) }
+        if let plot, plot != "-" { try ComparePlot.write(report.rows, to: plot) }
+        if json {
+            print(try jsonLine(report.json))
+            return
+        }
+        print(report.markdown())
+        if plot == "-" {
+            print("")
+            try ComparePlot.write(report.rows, to: "-")
         }
     }
 

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// `compare`'s result: the scored rows and the paired tests, as one JSON object and as Markdown
@@ -5,11 +6,34 @@ import Foundation
 struct CompareReport {
     var rows: [CompareRow]
     var comparisons: [CompareRow.Comparison]
+    /// What top-1 is measured on ("10000 test images").
+    var topOneOn: String
 
-    var json: [String: Any] { ["rows": rows.map(\.json), "comparisons": comparisons.map(\.json)] }
+    var json: [String: Any] { ["rows": rows.map(\.json), "comparisons": comparisons.map(\.json), "top1_on": topOneOn] }
 
-    /// `topOneOn` says what top-1 is measured on ("10000 test images").
-    func markdown(topOneOn: String) -> String {
+    init(rows: [CompareRow], comparisons: [CompareRow.Comparison], topOneOn: String) {
+        self.rows = rows; self.comparisons = comparisons; self.topOneOn = topOneOn
+    }
+
+    /// A report read back from the JSON `compare --json-out` wrote (`compare --from`). Reports
+    /// written before `top1_on` was kept say "test images".
+    init(jsonFile path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EngineError("cannot read \(path): pass the JSON an earlier `compare --json-out` wrote")
+        }
+        guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let rows = o["rows"] as? [[String: Any]], let comparisons = o["comparisons"] as? [[String: Any]] else {
+            throw EngineError("\(path) is not a compare report (a JSON object with rows and comparisons, from `compare --json-out`)")
+        }
+        do {
+            try self.init(rows: rows.map(CompareRow.init(json:)), comparisons: comparisons.map(CompareRow.Comparison.init(json:)),
+                          topOneOn: o["top1_on"] as? String ?? "test images")
+        } catch let e as EngineError {
+            throw EngineError("\(path) is not a compare report: \(e.message)")
+        }
+    }
+
+    func markdown() -> String {
         var lines: [String] = []
         for block in [CompareEntry.Block.trainingFree, .fineTuned] where rows.contains(where: { $0.block == block && $0.method != "dense" }) {
             lines.append("### " + (block == .trainingFree ? "Training-free" : "Fine-tuned on the same budget (dense model for reference)"))

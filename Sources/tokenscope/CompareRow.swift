@@ -32,6 +32,24 @@ struct CompareRow {
         matchedOn = e.matchedOn
     }
 
+    /// A row read back from the object `--json` printed.
+    init(json o: [String: Any]) throws {
+        method = try field(o, "method")
+        gflops = try number(o, "gflops_per_image"); gflopsOfficial = try number(o, "gflops_official")
+        prune = o["prune"] as? Double
+        top1 = o["top1"] as? Double
+        imagesPerSecondB1 = try number(o, "images_per_s_b1"); imagesPerSecondB32 = try number(o, "images_per_s_b32")
+        guard let blockName: String = try? field(o, "block"), let block = CompareEntry.Block(rawValue: blockName) else {
+            throw EngineError("row \(method): block must be \"training-free\" or \"fine-tuned\"")
+        }
+        self.block = block
+        matchedTo = o["matched_to"] as? String
+        matchedOn = try (o["matched_on"] as? [String] ?? []).map(matchKey)
+        probeMIoU = o["probe_miou"] as? Double
+        probeMIoUOwn = o["probe_miou_own"] as? Double
+        speedupB32 = try number(o, "speedup_b32"); flopsRatio = try number(o, "flops_ratio")
+    }
+
     /// The object `--json` prints (`probe_miou` null when there is none; `prune` and `top1` only when set).
     var json: [String: Any] {
         var o: [String: Any] = ["method": method, "gflops_per_image": gflops, "gflops_official": gflopsOfficial,
@@ -45,22 +63,42 @@ struct CompareRow {
     }
 
     /// Two rows' top-1 compared image by image (`PairedComparison`), as `--json` and the table
-    /// show it.
+    /// show it: the figures as printed, so a report read back (`compare --from`) prints the same.
     struct Comparison {
         var a: String, b: String
-        var test: PairedComparison
         var matchedOn: MatchKey
+        /// A's top-1 minus B's and its 95 % interval (points, rounded as printed), McNemar's p.
+        var diff: Double, ciLow: Double, ciHigh: Double, pValue: Double
+        /// Images only A gets right, only B, and of how many (nil in reports written before it was kept).
+        var onlyA: Int, onlyB: Int, images: Int?
+
+        init(a: String, b: String, test: PairedComparison, matchedOn: MatchKey) {
+            self.a = a; self.b = b; self.matchedOn = matchedOn
+            diff = round2(test.difference)
+            ciLow = round2(test.interval.lowerBound); ciHigh = round2(test.interval.upperBound)
+            pValue = test.pValue
+            onlyA = test.onlyA; onlyB = test.onlyB; images = test.images
+        }
+
+        init(json o: [String: Any]) throws {
+            a = try field(o, "a"); b = try field(o, "b")
+            matchedOn = try matchKey(try field(o, "matched_on"))
+            diff = try number(o, "diff"); ciLow = try number(o, "ci_low"); ciHigh = try number(o, "ci_high")
+            pValue = try number(o, "p_value")
+            onlyA = try field(o, "only_a"); onlyB = try field(o, "only_b")
+            images = o["images"] as? Int
+        }
 
         var json: [String: Any] {
-            let ci = test.interval
-            return ["a": a, "b": b, "diff": round2(test.difference), "ci_low": round2(ci.lowerBound), "ci_high": round2(ci.upperBound),
-                    "p_value": test.pValue, "matched_on": matchedOn.rawValue, "only_a": test.onlyA, "only_b": test.onlyB]
+            var o: [String: Any] = ["a": a, "b": b, "diff": diff, "ci_low": ciLow, "ci_high": ciHigh, "p_value": pValue,
+                                    "matched_on": matchedOn.rawValue, "only_a": onlyA, "only_b": onlyB]
+            if let images { o["images"] = images }
+            return o
         }
 
         var markdown: String {
-            let ci = test.interval
-            let verdict = test.significant ? (test.difference > 0 ? "a better" : "b better") : "not significant"
-            return "| \(a) | \(b) | \(matchedOn.rawValue) | \(round2(test.difference)) | [\(round2(ci.lowerBound)), \(round2(ci.upperBound))] | \(String(format: "%.3g", test.pValue)) | \(verdict) |"
+            let verdict = PairedComparison.isSignificant(pValue: pValue) ? (diff > 0 ? "a better" : "b better") : "not significant"
+            return "| \(a) | \(b) | \(matchedOn.rawValue) | \(diff) | [\(ciLow), \(ciHigh)] | \(String(format: "%.3g", pValue)) | \(verdict) |"
         }
     }
 
@@ -68,4 +106,22 @@ struct CompareRow {
     var markdown: String {
         "| \(method) | \(top1.map { "\($0)" } ?? "") | \(gflops) (\(gflopsOfficial)) | \(imagesPerSecondB1) | \(imagesPerSecondB32) | \(speedupB32) (\(flopsRatio)) | \(probeMIoU.map { String($0) } ?? "-") | \(probeMIoUOwn.map { String($0) } ?? "-") | \(matchedTo.map { "\(matchedOn.map(\.rawValue).joined(separator: ", ")) of \($0)" } ?? "") |"
     }
+}
+
+/// A field of a report's JSON object, of the type asked for.
+private func field<T>(_ o: [String: Any], _ key: String) throws -> T {
+    guard let v = o[key] as? T else { throw EngineError("\(key) is missing or not a \(T.self)") }
+    return v
+}
+
+/// A number of a report's JSON object (JSON does not tell integers from reals).
+private func number(_ o: [String: Any], _ key: String) throws -> Double {
+    if let v = o[key] as? Double { return v }
+    if let v = o[key] as? Int { return Double(v) }
+    throw EngineError("\(key) is missing or not a number")
+}
+
+private func matchKey(_ name: String) throws -> MatchKey {
+    guard let k = MatchKey(rawValue: name) else { throw EngineError("matched_on \"\(name)\" is not one of gflops, images_per_s_b1, images_per_s_b32") }
+    return k
 }

@@ -266,6 +266,7 @@ final class PipelineCLITests: XCTestCase {
             let diff = c["diff"] as? Double ?? .nan, low = c["ci_low"] as? Double ?? .nan, high = c["ci_high"] as? Double ?? .nan
             XCTAssertTrue(low <= diff && diff <= high, "\(c)")
             XCTAssertTrue((0...1).contains(c["p_value"] as? Double ?? -1), "\(c)")
+            XCTAssertEqual(report["top1_on"] as? String, "\(c["images"] as? Int ?? -1) test images", "what top-1 is on, for `compare --from`")
             XCTAssertTrue(["gflops", "images_per_s_b1", "images_per_s_b32"].contains(c["matched_on"] as? String ?? ""), "\(c)")
             let a = row(c["a"] as? String ?? "")?["top1"] as? Double ?? .nan, b = row(c["b"] as? String ?? "")?["top1"] as? Double ?? .nan
             XCTAssertEqual(diff, a - b, accuracy: 0.011, "the paired difference is the difference of the rows' top-1")

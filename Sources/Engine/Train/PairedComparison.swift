@@ -45,5 +45,8 @@ public struct PairedComparison: Sendable, Equatable {
     }
 
     /// Whether the difference is significant at the 5 % level.
-    public var significant: Bool { pValue < 0.05 }
+    public var significant: Bool { Self.isSignificant(pValue: pValue) }
+
+    /// The rule `significant` applies, for a p-value read back from a report.
+    public static func isSignificant(pValue: Double) -> Bool { pValue < 0.05 }
 }
