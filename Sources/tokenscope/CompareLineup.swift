@@ -20,7 +20,10 @@ struct CompareLineup {
             var finetunedModel: PMModel?
             if let dir = ftDir, FileManager.default.fileExists(atPath: "\(dir)/fmnist-pm-\(tag).safetensors") {
                 let path = "\(dir)/fmnist-pm-\(tag).safetensors"
-                let ft = try PMModel(path: path)
+                // Loaded as every file to run is (AnyModel packs the weights), so it is timed as the rows made in memory.
+                guard let ft = try AnyModel(path: path).model as? PMModel else {
+                    throw EngineError("\(path) is not a Prune and Merge file; give --finetuned a folder with this model's files")
+                }
                 guard ft.dense.config == c else {
                     throw EngineError("\(path) was made from another model (its config differs from \(modelPath)'s); give --finetuned a folder with this model's files")
                 }
